@@ -1,0 +1,96 @@
+"""Run-time configuration: the device (picked once), seeds, quick mode and package paths.
+
+* ``get_device()``: cuda > mps > cpu; the environment variable ``GANLIB_DEVICE`` overrides.
+* ``set_seed(seed)``: seeds Python, NumPy and torch (all devices) in one call.
+* ``quick_mode()``: true when ``GANLIB_QUICK=1`` (``make test`` sets it) so notebooks shrink
+  their training; both modes run the same code.
+* ``PACKAGE_DIR``, ``REPO_DIR``, ``DATA_DIR``: paths resolved from this file, never from the
+  working directory, so a notebook works whichever folder Jupyter was started in.
+"""
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PACKAGE_DIR: Path = Path(__file__).resolve().parent
+REPO_DIR: Path = PACKAGE_DIR.parent
+#: Where datasets and shipped assets live; ``GANLIB_DATA_DIR`` overrides (e.g. a shared drive).
+DATA_DIR: Path = Path(os.environ.get("GANLIB_DATA_DIR", REPO_DIR / "data")).expanduser().resolve()
+#: Where training runs write checkpoints and pictures.
+RUNS_DIR: Path = REPO_DIR / "runs"
+
+_VALID_DEVICES = ("cpu", "cuda", "mps")
+
+
+def _available(kind: str) -> bool:
+    if kind == "cpu":
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    return False
+
+
+def get_device(name: str | None = None) -> torch.device:
+    """Return the training device: ``name`` if given, else ``$GANLIB_DEVICE``, else cuda > mps > cpu.
+
+    ``name`` may carry an index (``"cuda:1"``). An unknown or unavailable device raises
+    ``ValueError`` naming the choice and what this machine offers.
+    """
+    source = "device"
+    if name is None:
+        name = os.environ.get("GANLIB_DEVICE") or None
+        source = "GANLIB_DEVICE"
+    if name is None or name == "auto":
+        for kind in ("cuda", "mps"):
+            if _available(kind):
+                return torch.device(kind)
+        return torch.device("cpu")
+    kind = str(name).split(":")[0].strip().lower()
+    if kind not in _VALID_DEVICES:
+        raise ValueError(
+            f"{source}={name!r} is not a device ganlib knows; use one of "
+            f"{', '.join(_VALID_DEVICES)} (or 'auto')."
+        )
+    if not _available(kind):
+        offered = [k for k in _VALID_DEVICES if _available(k)]
+        raise ValueError(
+            f"{source}={name!r} is not available on this machine; available: {', '.join(offered)}."
+        )
+    dev = torch.device(str(name).strip().lower())
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"{source}={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)."
+        )
+    return dev
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed Python's, NumPy's and torch's global generators; return a fresh CPU ``torch.Generator``.
+
+    The returned generator (seeded with ``seed``) is what ganlib's samplers take as
+    ``generator=`` so a notebook's draws don't depend on what ran before.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}.")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def quick_mode() -> bool:
+    """True when ``GANLIB_QUICK=1`` (set by ``make test``): notebooks shrink their training."""
+    return os.environ.get("GANLIB_QUICK", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+def pick(full, quick):
+    """Return ``quick`` in quick mode and ``full`` otherwise (e.g. ``steps = config.pick(5000, 800)``)."""
+    return quick if quick_mode() else full

@@ -1,0 +1,68 @@
+"""GAN losses computed from discriminator logits, in numerically stable form.
+
+With D(x) = sigmoid(a) for a logit a, the identities log sigmoid(a) = -softplus(-a) and
+log(1 - sigmoid(a)) = -softplus(a) avoid log(0) when D saturates (seed notes 000, 002).
+
+* Discriminator (maximises V = E log D(x) + E log(1 - D(G(z)))), so it minimises
+      L_D = -E[log D(x)] - E[log(1 - D(G(z)))] = E softplus(-a_real) + E softplus(a_fake),
+  which is BCEWithLogits(real, 1) + BCEWithLogits(fake, 0) as in seed 002's PyTorch code.
+* Saturating generator (the minimax game as written): minimise E log(1 - D(G(z))) = -E softplus(a_fake).
+  Its gradient w.r.t. a is -sigmoid(a): it vanishes when D confidently rejects fakes (a -> -inf).
+* Non-saturating generator (the paper's practical fix): maximise E log D(G(z)), i.e. minimise
+  -E log D(G(z)) = E softplus(-a_fake). Its gradient w.r.t. a is -(1 - sigmoid(a)): about -1 there.
+
+All functions take logits of shape (m,) or (m, 1) and return a scalar tensor.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+Tensor = torch.Tensor
+
+
+def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """L_D = E softplus(-a_real) + E softplus(a_fake) = -(E log D(x) + E log(1 - D(G(z))))."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss_saturating(fake_logits: Tensor) -> Tensor:
+    """L_G = E log(1 - D(G(z))) = -E softplus(a_fake) (minimised; the original minimax objective)."""
+    return -F.softplus(fake_logits).mean()
+
+
+def generator_loss_nonsaturating(fake_logits: Tensor) -> Tensor:
+    """L_G = -E log D(G(z)) = E softplus(-a_fake) (minimised; the 'maximise log D(G(z))' fix)."""
+    return F.softplus(-fake_logits).mean()
+
+
+GENERATOR_LOSSES: dict[str, Callable[[Tensor], Tensor]] = {
+    "non-saturating": generator_loss_nonsaturating,
+    "saturating": generator_loss_saturating,
+}
+DISCRIMINATOR_LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "bce": discriminator_loss,
+}
+
+
+def get_generator_loss(name: str | Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """Look up a generator loss by name ('non-saturating' or 'saturating'), or pass a callable through."""
+    if callable(name):
+        return name
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    key = {"ns": "non-saturating", "nonsaturating": "non-saturating", "minimax": "saturating"}.get(key, key)
+    if key not in GENERATOR_LOSSES:
+        raise ValueError(f"g_loss={name!r} is not known; use one of {sorted(GENERATOR_LOSSES)} or a callable.")
+    return GENERATOR_LOSSES[key]
+
+
+def get_discriminator_loss(name: str | Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+    """Look up a discriminator loss by name ('bce'), or pass a callable (real_logits, fake_logits) -> loss."""
+    if callable(name):
+        return name
+    key = str(name).strip().lower()
+    if key not in DISCRIMINATOR_LOSSES:
+        raise ValueError(f"d_loss={name!r} is not known; use one of {sorted(DISCRIMINATOR_LOSSES)} or a callable.")
+    return DISCRIMINATOR_LOSSES[key]

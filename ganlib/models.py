@@ -1,0 +1,176 @@
+"""Generators and discriminators: toy MLPs, the MNIST MLP pair of seed 002, and the 28x28 DCGAN.
+
+Every discriminator returns *logits* a (shape (m, 1)); D(x) = sigmoid(a) is applied only where a
+probability is shown, because the losses are computed from logits (see ``ganlib.losses``).
+Generators map noise z (m, z_dim) to samples: (m, x_dim) for toy data, (m, 1, 28, 28) in
+[-1, 1] for MNIST. MNIST discriminators take (m, 1, 28, 28) (the MLP flattens it itself).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+Tensor = torch.Tensor
+
+
+def _check_positive(**kwargs: int) -> None:
+    for name, value in kwargs.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+
+
+def mlp(in_dim: int, out_dim: int, hidden: int = 64, depth: int = 2,
+        activation: type[nn.Module] | nn.Module = nn.ReLU, out_activation: nn.Module | None = None) -> nn.Sequential:
+    """An MLP with ``depth`` hidden layers of width ``hidden``: in_dim -> hidden^depth -> out_dim."""
+    _check_positive(in_dim=in_dim, out_dim=out_dim, hidden=hidden, depth=depth)
+    layers: list[nn.Module] = []
+    width = in_dim
+    for _ in range(depth):
+        layers += [nn.Linear(width, hidden), activation() if isinstance(activation, type) else activation]
+        width = hidden
+    layers.append(nn.Linear(width, out_dim))
+    if out_activation is not None:
+        layers.append(out_activation)
+    return nn.Sequential(*layers)
+
+
+class ToyGenerator(nn.Module):
+    """G: R^z_dim -> R^x_dim, an MLP; (m, z_dim) -> (m, x_dim)."""
+
+    def __init__(self, z_dim: int = 1, x_dim: int = 1, hidden: int = 32, depth: int = 2,
+                 activation: type[nn.Module] = nn.Tanh) -> None:
+        super().__init__()
+        self.z_dim, self.x_dim = z_dim, x_dim
+        self.net = mlp(z_dim, x_dim, hidden, depth, activation)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
+
+
+class ToyDiscriminator(nn.Module):
+    """D: R^x_dim -> logit; (m, x_dim) -> (m, 1). D(x) = sigmoid(logit)."""
+
+    def __init__(self, x_dim: int = 1, hidden: int = 32, depth: int = 2,
+                 activation: type[nn.Module] = nn.Tanh) -> None:
+        super().__init__()
+        self.x_dim = x_dim
+        self.net = mlp(x_dim, 1, hidden, depth, activation)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+# ------------------------------------------------------------------------ MNIST: MLP pair
+class MLPGenerator(nn.Module):
+    """Seed 002's MLP G: Linear(z,256)-ReLU-Linear(256,256)-ReLU-Linear(256,784)-Tanh; (m, z) -> (m, 1, 28, 28)."""
+
+    def __init__(self, z_dim: int = 100, hidden: int = 256, image_size: int = 28, channels: int = 1) -> None:
+        super().__init__()
+        _check_positive(z_dim=z_dim, hidden=hidden, image_size=image_size, channels=channels)
+        self.z_dim = z_dim
+        self.shape = (channels, image_size, image_size)
+        out = channels * image_size * image_size
+        self.net = nn.Sequential(
+            nn.Linear(z_dim, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, hidden), nn.ReLU(inplace=True),
+            nn.Linear(hidden, out), nn.Tanh(),
+        )
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(z.shape[0], *self.shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """Seed 002's MLP D: Linear(784,256)-LReLU(0.2)-Linear(256,256)-LReLU(0.2)-Linear(256,1); (m,1,28,28) -> (m,1) logits."""
+
+    def __init__(self, hidden: int = 256, image_size: int = 28, channels: int = 1, slope: float = 0.2) -> None:
+        super().__init__()
+        _check_positive(hidden=hidden, image_size=image_size, channels=channels)
+        inp = channels * image_size * image_size
+        self.net = nn.Sequential(
+            nn.Linear(inp, hidden), nn.LeakyReLU(slope, inplace=True),
+            nn.Linear(hidden, hidden), nn.LeakyReLU(slope, inplace=True),
+            nn.Linear(hidden, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        # The MLP sees a flat vector of 784 pixels: the spatial layout is thrown away (seed 002).
+        return self.net(x.reshape(x.shape[0], -1))
+
+
+# ------------------------------------------------------------------------ MNIST: DCGAN pair
+class DCGANGenerator(nn.Module):
+    """28x28 DCGAN G (seed 002): z (m, z_dim) -> (m, 1, 28, 28) in [-1, 1].
+
+    ConvT(z, 4ngf, 7, 1, 0)-BN-ReLU: 1x1 -> 7x7; ConvT(4ngf, 2ngf, 4, 2, 1)-BN-ReLU: 7 -> 14;
+    ConvT(2ngf, channels, 4, 2, 1)-Tanh: 14 -> 28. With ngf = 64: 100 -> 256 -> 128 -> 1 channels.
+    """
+
+    def __init__(self, z_dim: int = 100, ngf: int = 64, channels: int = 1) -> None:
+        super().__init__()
+        _check_positive(z_dim=z_dim, ngf=ngf, channels=channels)
+        self.z_dim = z_dim
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(z_dim, ngf * 4, 7, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, channels, 4, 2, 1), nn.Tanh(),
+        )
+        init_dcgan_weights(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+class DCGANDiscriminator(nn.Module):
+    """28x28 DCGAN D: (m, 1, 28, 28) -> (m, 1) logits.
+
+    Conv(ch, ndf, 4, 2, 1)-LReLU(0.2): 28 -> 14; Conv(ndf, 2ndf, 4, 2, 1)-BN-LReLU(0.2): 14 -> 7;
+    Conv(2ndf, 1, 7, 1, 0): 7 -> 1 logit. No BN on the first layer (Radford et al. 2016).
+    """
+
+    def __init__(self, ndf: int = 64, channels: int = 1, slope: float = 0.2) -> None:
+        super().__init__()
+        _check_positive(ndf=ndf, channels=channels)
+        self.features = nn.Sequential(
+            nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(slope, True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(slope, True),
+        )
+        self.head = nn.Conv2d(ndf * 2, 1, 7, 1, 0)
+        init_dcgan_weights(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).reshape(x.shape[0], 1)
+
+
+def init_dcgan_weights(module: nn.Module) -> None:
+    """DCGAN init (Radford et al. 2016): conv weights ~ N(0, 0.02); BN gamma ~ N(1, 0.02), beta = 0."""
+    for m in module.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+
+
+MNIST_MODELS = {
+    "mlp": (MLPGenerator, MLPDiscriminator),
+    "dcgan": (DCGANGenerator, DCGANDiscriminator),
+}
+
+
+def mnist_pair(name: str, z_dim: int = 100, width: int | None = None, channels: int = 1) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for MNIST by name: 'mlp' (width = hidden, default 256) or 'dcgan' (width = ngf = ndf, default 64)."""
+    if name not in MNIST_MODELS:
+        raise ValueError(f"model={name!r} is not known; use one of {sorted(MNIST_MODELS)}.")
+    if name == "mlp":
+        h = 256 if width is None else width
+        return MLPGenerator(z_dim, h, channels=channels), MLPDiscriminator(h, channels=channels)
+    w = 64 if width is None else width
+    return DCGANGenerator(z_dim, w, channels), DCGANDiscriminator(w, channels)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -1,0 +1,85 @@
+"""ganlib.config: device choice, seeds, quick mode, package-relative paths."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib import config
+
+
+def test_default_device_is_best_available(monkeypatch):
+    monkeypatch.delenv("GANLIB_DEVICE", raising=False)
+    dev = config.get_device()
+    if torch.cuda.is_available():
+        assert dev.type == "cuda"
+    elif getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        assert dev.type == "mps"
+    else:
+        assert dev.type == "cpu"
+
+
+def test_env_override_and_argument(monkeypatch):
+    monkeypatch.setenv("GANLIB_DEVICE", "cpu")
+    assert config.get_device() == torch.device("cpu")
+    assert config.get_device("cpu") == torch.device("cpu")
+    monkeypatch.setenv("GANLIB_DEVICE", "auto")
+    assert config.get_device().type in ("cpu", "cuda", "mps")
+
+
+@pytest.mark.parametrize("name", ["tpu", "gpu0", "cuda-ish", ""])
+def test_unknown_device_is_clear_error(monkeypatch, name):
+    monkeypatch.delenv("GANLIB_DEVICE", raising=False)
+    if name == "":
+        assert config.get_device(None).type in ("cpu", "cuda", "mps")
+        return
+    with pytest.raises(ValueError, match="not a device ganlib knows"):
+        config.get_device(name)
+
+
+def test_env_var_named_in_error(monkeypatch):
+    monkeypatch.setenv("GANLIB_DEVICE", "tpu")
+    with pytest.raises(ValueError, match="GANLIB_DEVICE"):
+        config.get_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_unavailable_device_is_clear_error():
+    with pytest.raises(ValueError, match="not available on this machine"):
+        config.get_device("cuda")
+
+
+def test_set_seed_reproduces_all_generators():
+    def draw():
+        g = config.set_seed(123)
+        return random.random(), np.random.rand(), torch.rand(3), torch.rand(3, generator=g)
+
+    a, b = draw(), draw()
+    assert a[0] == b[0] and a[1] == b[1]
+    assert torch.equal(a[2], b[2]) and torch.equal(a[3], b[3])
+    config.set_seed(124)
+    assert not torch.equal(torch.rand(3), a[2])  # another seed, another stream
+    with pytest.raises(ValueError, match="seed"):
+        config.set_seed(-1)
+    with pytest.raises(ValueError, match="seed"):
+        config.set_seed(1.5)  # type: ignore[arg-type]
+
+
+def test_quick_mode(monkeypatch):
+    monkeypatch.setenv("GANLIB_QUICK", "1")
+    assert config.quick_mode() and config.pick(10, 2) == 2
+    monkeypatch.setenv("GANLIB_QUICK", "0")
+    assert not config.quick_mode() and config.pick(10, 2) == 10
+    monkeypatch.delenv("GANLIB_QUICK")
+    assert not config.quick_mode()
+
+
+def test_paths_do_not_depend_on_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert config.PACKAGE_DIR.is_absolute()
+    assert (config.PACKAGE_DIR / "config.py").exists()
+    assert (config.REPO_DIR / "pyproject.toml").exists()
+    assert os.path.isabs(config.DATA_DIR)
