@@ -12,6 +12,8 @@ TORCH_SPEC  ?= torch==2.13.*
 STAMP       := $(VENV)/.installed
 DATASET     ?= mnist
 LAB_PORT    ?= 8888
+# JupyterLab refuses to run as root unless told; containers and cloud GPU boxes often are root.
+LAB_ARGS    ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
 .PHONY: help setup data lab test test-unit test-notebooks test-browser bench clean-venv
