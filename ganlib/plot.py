@@ -160,3 +160,358 @@ def animate(frames: Sequence[Any], draw, figsize: tuple[float, float] = (6, 4), 
     html = HTML(anim.to_jshtml(default_mode="once"))
     plt.close(fig)
     return html
+
+
+# ---- notebook 05: MNIST training dashboard, live view, samples over epochs ----
+def _nb05_snapshot_frames(snapshots: Sequence[Any], max_frames: int) -> list[dict]:
+    """Snapshots that hold images ({'epoch', 'step', 'images'}), thinned evenly to <= max_frames (first and last kept)."""
+    snaps = [s for s in snapshots if isinstance(s, dict) and "images" in s]
+    if not snaps:
+        raise ValueError("snapshots hold no sample images yet; train at least one epoch first.")
+    if not isinstance(max_frames, int) or max_frames < 1:
+        raise ValueError(f"max_frames must be an int >= 1, got {max_frames!r}.")
+    if len(snaps) <= max_frames:
+        return snaps
+    idx = np.unique(np.round(np.linspace(0, len(snaps) - 1, max_frames)).astype(int))
+    return [snaps[i] for i in idx]
+
+
+def _nb05_grid_values(images: Tensor) -> tuple[Tensor, tuple[float, float]]:
+    """uint8 snapshots are drawn on 0..255, float images on [-1, 1]."""
+    return images, ((0.0, 255.0) if images.dtype == torch.uint8 else (-1.0, 1.0))
+
+
+def training_dashboard(history: Any, images: Tensor | None = None, title: str | None = None,
+                       smooth: int | None = None, nrow: int = 8, figsize: tuple[float, float] = (12.5, 3.6),
+                       dpi: int = 80) -> plt.Figure:
+    """One row: losses L_D, L_G | mean D(x), D(G(z)) with the 1/2 line | the latest fixed-z samples.
+
+    ``images``: (n, 1, 28, 28) uint8 (0..255) or float in [-1, 1]; ``smooth``: moving-average
+    window in steps (default ~1 % of the run). Returns the figure (not shown, not closed).
+    """
+    n = len(history.step)
+    smooth = max(1, n // 100) if smooth is None else smooth
+    fig, axes = plt.subplots(1, 3 if images is not None else 2, figsize=figsize, dpi=dpi,
+                             gridspec_kw={"width_ratios": [1.3, 1.3, 1][: 3 if images is not None else 2]})
+    if n:
+        loss_curves(history, ax=axes[0], smooth=smooth, title=f"Losses (moving average of {smooth})")
+        d_output_curves(history, ax=axes[1], smooth=smooth, title="Mean discriminator outputs")
+    else:
+        for ax in axes[:2]:
+            ax.set_title("no steps yet")
+    if images is not None:
+        x, vr = _nb05_grid_values(images)
+        image_grid(x, nrow=nrow, ax=axes[2], value_range=vr, title="G(fixed z)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+class LiveView:
+    """A training callback that redraws ``training_dashboard`` in place while an Experiment trains.
+
+    Use as ``exp.train(callback=plot.LiveView())``: after each epoch it updates one notebook
+    output (an IPython display handle, so the progress bar above it stays) with the loss curves,
+    mean D(x) and D(G(z)), and the fixed-z samples. Redraws at most every ``min_interval``
+    seconds (a GPU epoch can take less time than drawing), always at the last epoch. Outside
+    IPython (a terminal) it does nothing. Works headless (nbconvert, nbval): the last drawing
+    becomes the cell's stored output.
+    """
+
+    def __init__(self, min_interval: float = 1.0, smooth: int | None = None, dpi: int = 80) -> None:
+        self.min_interval, self.smooth, self.dpi = float(min_interval), smooth, dpi
+        self._handle = None
+        self._last = -math.inf
+        self.draws = 0
+
+    def __call__(self, exp: Any) -> None:
+        import time
+
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython ships with jupyter
+            return
+        if get_ipython() is None:
+            return
+        final = exp.step >= exp.total_steps
+        now = time.perf_counter()
+        if not final and now - self._last < self.min_interval:
+            return
+        self._last = now
+        snap = exp.latest_snapshot()
+        title = (f"{exp.cfg.model.upper()} GAN on {exp.cfg.dataset}: epoch {exp.epoch}/{exp.cfg.epochs}, "
+                 f"step {exp.step}")
+        fig = training_dashboard(exp.history, None if snap is None else snap["images"], title=title,
+                                 smooth=self.smooth, dpi=self.dpi)
+        if self._handle is None:
+            self._handle = display(fig, display_id=True)
+        else:
+            self._handle.update(fig)
+        plt.close(fig)
+        self.draws += 1
+
+
+def samples_animation(snapshots: Sequence[Any], max_frames: int = 16, nrow: int = 8,
+                      title: str = "Samples", size: float = 3.4, dpi: int = 72, interval: int = 400):
+    """The fixed-z grids stored in ``History.snapshots`` over epochs, as an HTML animation (``animate``)."""
+    frames = _nb05_snapshot_frames(snapshots, max_frames)
+
+    def draw(fig, snap):
+        ax = fig.add_subplot(1, 1, 1)
+        x, vr = _nb05_grid_values(snap["images"])
+        image_grid(x, nrow=nrow, ax=ax, value_range=vr,
+                   title=f"{title}: epoch {snap['epoch']} (step {snap['step']})")
+        ax.title.set_fontsize(9)
+        fig.tight_layout()
+
+    return animate(frames, draw, figsize=(size, size + 0.25), interval=interval, dpi=dpi)
+
+
+def save_samples_animation(snapshots: Sequence[Any], path: str | Path, max_frames: int = 25,
+                           nrow: int = 8, fps: int = 4) -> Path:
+    """Write the fixed-z grids over epochs as an animated GIF (matplotlib's Pillow writer); returns the path."""
+    frames = _nb05_snapshot_frames(snapshots, max_frames)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    grids = [make_grid(*_nb05_grid_values(s["images"])[:1], nrow=nrow,
+                       value_range=_nb05_grid_values(s["images"])[1]) for s in frames]
+    h, w = grids[0].shape[:2]
+    fig = plt.figure(figsize=(w / 50, h / 50 + 0.3), dpi=100)
+    ax = fig.add_axes((0, 0, 1, h / (h + 15)))
+    ax.set_axis_off()
+    im = ax.imshow(grids[0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    label = fig.text(0.5, 0.99, "", ha="center", va="top", fontsize=9)
+
+    def update(i: int):
+        im.set_data(grids[i])
+        label.set_text(f"epoch {frames[i]['epoch']} (step {frames[i]['step']})")
+        return [im, label]
+
+    anim = animation.FuncAnimation(fig, update, frames=len(grids), blit=False)
+    tmp = path.with_name(path.name + ".tmp.gif")
+    anim.save(tmp, writer=animation.PillowWriter(fps=fps))
+    plt.close(fig)
+    tmp.replace(path)
+    return path
+
+
+# ---- notebook 04: mode-collapse explorer (samples over D's field, coverage curves) ----
+def mode_plot_extent(target: Any) -> tuple[float, float]:
+    """Square plot range (low, high) around a 2-D target's means: 15 % of their span plus 5 sigma each side."""
+    mu = np.asarray(target.means)
+    pad = 0.15 * float(mu.max() - mu.min()) + 5 * float(np.max(target.sigmas))
+    return float(mu.min()) - pad, float(mu.max()) + pad
+
+
+def mode_field(target: Any, fake: Tensor | np.ndarray, real: Tensor | np.ndarray | None = None,
+               field: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, ax: plt.Axes | None = None,
+               title: str | None = None, critic: bool = False, extent: tuple[float, float] | None = None) -> plt.Axes:
+    """Real and generated 2-D samples over the discriminator's output drawn as a shaded field (as GAN Lab does).
+
+    target: a 2-D ``toy.GaussianMixture`` (its means are marked with +). fake, real: (n, 2) points.
+    field: (xs (nx,), ys (ny,), values (ny, nx)) with D(x) in [0, 1] (green = "real", pink = "fake"),
+    or critic scores when ``critic`` (scaled to the field's range). extent: (low, high) of both axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 4))
+    if field is not None:
+        xs, ys, values = field
+        v = np.asarray(values, dtype=np.float64)
+        if critic:
+            lo, hi = float(np.nanmin(v)), float(np.nanmax(v))
+            v = (v - lo) / (hi - lo) if hi > lo else np.full_like(v, 0.5)
+        im = ax.imshow(v, origin="lower", extent=(xs[0], xs[-1], ys[0], ys[-1]), cmap="PiYG",
+                       vmin=0.0, vmax=1.0, alpha=0.55, interpolation="bilinear", aspect="auto")
+        cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+        cb.set_label("critic score (scaled)" if critic else "D(x)")
+    if real is not None:
+        r = real.detach().cpu().numpy() if isinstance(real, Tensor) else np.asarray(real)
+        ax.scatter(r[:, 0], r[:, 1], s=6, c="darkgreen", alpha=0.8, lw=0, label="real x", zorder=3)
+    f = fake.detach().cpu().numpy() if isinstance(fake, Tensor) else np.asarray(fake)
+    ax.scatter(f[:, 0], f[:, 1], s=3, c="tab:purple", alpha=0.5, lw=0, label="generated G(z)", zorder=2)
+    mu = np.asarray(target.means)
+    ax.scatter(mu[:, 0], mu[:, 1], marker="o", s=70, facecolors="none", edgecolors="k", lw=0.8,
+               label="modes", zorder=4)
+    if extent is None:
+        extent = mode_plot_extent(target)
+    ax.set_xlim(*extent)
+    ax.set_ylim(*extent)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel("$x_1$")
+    ax.set_ylabel("$x_2$")
+    ax.set_title(title or f"samples over D: {target.name}")
+    ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.8)
+    return ax
+
+
+def mode_coverage_curves(curve: dict, n_modes: int, ax: plt.Axes | None = None,
+                         title: str = "Modes captured and sample quality") -> plt.Axes:
+    """Modes captured (and strict count) on the left axis, high-quality fraction on the right, per step.
+
+    curve: dict of equal-length lists ``step``, ``modes``, ``modes_strict``, ``high_quality``.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.5))
+    steps = np.asarray(curve.get("step", []))
+    ax.plot(steps, curve.get("modes", []), color="tab:blue", marker=".", lw=1.4, label="modes captured")
+    ax.plot(steps, curve.get("modes_strict", []), color="tab:blue", ls="--", lw=1,
+            label="modes with $\\geq$1 % of samples")
+    ax.set_ylim(-0.3, n_modes + 0.5)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel(f"modes captured (of {n_modes})")
+    ax.grid(alpha=0.3)
+    ax2 = ax.twinx()
+    ax2.plot(steps, 100 * np.asarray(curve.get("high_quality", []), dtype=float), color="tab:red", lw=1.2,
+             label="high-quality samples (%)")
+    ax2.set_ylim(-2, 102)
+    ax2.set_ylabel("high-quality samples (%)", color="tab:red")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=7, framealpha=0.8)
+    ax.set_title(title)
+    return ax
+
+
+def explorer_figure(snapshot: dict, fig: Any = None, smooth: int = 25):
+    """The explorer's three views from a ``widgets.Session.snapshot()``: field + samples, coverage, losses.
+
+    Works with a pyplot figure or a bare ``matplotlib.figure.Figure`` (as the explorer's training
+    thread uses, since pyplot is not thread-safe). Returns the figure.
+    """
+    if fig is None:
+        fig = plt.figure(figsize=(13, 3.9), dpi=80)
+    fig.clear()
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.15, 1, 1]})
+    s = snapshot
+    mode_field(s["target"], s["fake"], s["real"], s["field"], ax=axes[0], critic=s.get("critic", False),
+               title=f"step {s['step']}: samples over D", extent=s.get("extent"))
+    mode_coverage_curves(s["curve"], s["target"].n_modes, ax=axes[1])
+    h = s["history"]
+    if len(h) > 0:
+        loss_curves(h, ax=axes[2], smooth=min(smooth, max(1, len(h) // 4)), title="Losses (moving average)")
+    else:
+        axes[2].set_title("Losses (no steps yet)")
+        axes[2].set_xlabel("generator step")
+        axes[2].set_ylabel("loss")
+    fig.tight_layout()
+    return fig
+
+
+# ---- notebook 02: D*, C(G) = -log 4 + 2 JSD, Prop. 2 in function space (data from ganlib.theory) ----
+def pointwise_objective_curves(pairs: Sequence[tuple[float, float]], ax: plt.Axes | None = None,
+                               n: int = 2001) -> plt.Axes:
+    """f(y) - f(y*) for f(y) = a log y + b log(1 - y), one curve per (a, b), with y* = a/(a+b) marked.
+
+    The dashed line is the closed form a/(a+b), the dot the maximiser found by
+    ``scipy.optimize.minimize_scalar`` (``theory.numerical_argmax``): they coincide.
+    """
+    from . import theory
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.8))
+    y = np.linspace(1e-4, 1 - 1e-4, n)
+    for i, (a, b) in enumerate(pairs):
+        color = f"C{i}"
+        y_star = theory.pointwise_argmax(a, b)
+        top = float(theory.pointwise_objective(y_star, a, b))
+        ax.plot(y, theory.pointwise_objective(y, a, b) - top, color=color, lw=1.4,
+                label=f"a={a:g}, b={b:g}: $y^*=a/(a+b)$={y_star:.3f}")
+        ax.axvline(y_star, color=color, ls="--", lw=0.9)
+        y_num = theory.numerical_argmax(a, b)
+        ax.plot([y_num], [float(theory.pointwise_objective(y_num, a, b)) - top], "o", color=color, ms=6,
+                mfc="none")
+    ax.set_ylim(-2.0, 0.15)
+    ax.set_xlabel("y = D(x)")
+    ax.set_ylabel("$f(y) - f(y^*)$")
+    ax.set_title("$f(y) = a\\log y + b\\log(1-y)$ peaks at $y^* = a/(a+b)$\n(dashed: formula, circle: numerical maximiser)")
+    ax.legend(loc="lower center", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def densities_and_discriminator(x: np.ndarray, p_data_x: np.ndarray, p_g_x: np.ndarray, d_star_x: np.ndarray,
+                                d_x: np.ndarray | None = None, interval: tuple[float, float] | None = None,
+                                ax: plt.Axes | None = None, title: str = "D*(x) = p_data / (p_data + p_g)"
+                                ) -> plt.Axes:
+    """Figure-1 style: p_data (black dotted) and p_g (green) on the left axis; D* (blue dashed) and,
+    if given, a trained D (red) on the right axis in [0, 1]; ``interval`` shaded (where D is scored)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.6))
+    ax.plot(x, p_data_x, "k:", lw=1.8, label="$p_{data}$")
+    ax.plot(x, p_g_x, color="tab:green", lw=1.6, label="$p_g$")
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.set_ylim(0, 1.15 * max(float(np.max(p_data_x)), float(np.max(p_g_x))))
+    right = ax.twinx()
+    right.plot(x, d_star_x, color="tab:blue", ls="--", lw=1.8, label="$D^*(x)$")
+    if d_x is not None:
+        right.plot(x, d_x, color="tab:red", lw=1.1, alpha=0.85, label="trained $D(x)$")
+    right.axhline(0.5, color="0.6", lw=0.8, ls=":")
+    right.set_ylim(-0.03, 1.03)
+    right.set_ylabel("discriminator output")
+    if interval is not None:
+        ax.axvspan(*interval, color="0.85", alpha=0.5, lw=0, label="central 95% of $(p_{data}+p_g)/2$")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = right.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=7.5, framealpha=0.9)
+    ax.set_title(title, fontsize=10)
+    return ax
+
+
+def criterion_vs_jsd(jsd_values: Sequence[float], c_values: Sequence[float], labels: Sequence[str] | None = None,
+                     ax: plt.Axes | None = None) -> plt.Axes:
+    """C(G) against JSD(p_data || p_g): the points sit on the line -log 4 + 2 JSD (slope 2), with the
+    minimum -log 4 at JSD = 0 (p_g = p_data) and C <= 0 at JSD = log 2 (disjoint supports)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    j = np.linspace(0, math.log(2), 50)
+    ax.plot(j, -math.log(4) + 2 * j, color="0.5", lw=1.2, label="$-\\log 4 + 2\\,\\mathrm{JSD}$ (slope 2)")
+    ax.axhline(-math.log(4), color="tab:red", ls=":", lw=1, label="$-\\log 4$ (global minimum)")
+    ax.axvline(math.log(2), color="0.6", ls="--", lw=0.8, label="JSD = log 2 (upper bound)")
+    ax.scatter(jsd_values, c_values, zorder=3, color="tab:blue", label="$C(G) = V(G, D^*)$ by quadrature")
+    if labels is not None:
+        for jv, cv, lab in zip(jsd_values, c_values, labels):
+            ax.annotate(lab, (jv, cv), textcoords="offset points", xytext=(5, -10), fontsize=7)
+    ax.set_xlabel("JSD($p_{data}\\,\\|\\,p_g$)  [nats]")
+    ax.set_ylabel("C(G)")
+    ax.set_title("C(G) = -log 4 + 2 JSD for every $p_g$ in the family")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def jsd_descent_curves(results: dict[str, Any], ax: plt.Axes | None = None, target: float = 1e-4) -> plt.Axes:
+    """JSD(p_data || p_g) per step of ``theory.function_space_descent`` runs (log scale), one curve each."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.8))
+    for label, res in results.items():
+        # Below ~1e-15 the grid sums are float64 round-off, not JSD: stop the curve there.
+        jsd = np.where(np.asarray(res.jsd) > 1e-15, res.jsd, np.nan)
+        ax.semilogy(np.arange(len(jsd)), jsd, marker=".", ms=3, lw=1.2, label=label)
+    ax.axhline(target, color="k", ls=":", lw=1, label=f"JSD = {target:g}")
+    ax.set_xlabel("gradient step on $p_g$")
+    ax.set_ylabel("JSD($p_{data}\\,\\|\\,p_g$)  (log scale)")
+    ax.set_title("Prop. 2 in function space")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    return ax
+
+
+def density_snapshots(result: Any, ax: plt.Axes | None = None, title: str | None = None) -> plt.Axes:
+    """p_data (black dotted) and p_g at the recorded steps of a ``theory.function_space_descent`` run."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.6))
+    ax.plot(result.x, np.exp(result.log_p_data), "k:", lw=2, label="$p_{data}$")
+    steps = sorted(result.snapshots)
+    cmap = plt.get_cmap("viridis")
+    for i, s in enumerate(steps):
+        ax.plot(result.x, np.exp(result.snapshots[s]), color=cmap(i / max(1, len(steps) - 1)), lw=1.2,
+                label=f"$p_g$ after {s} step{'s' if s != 1 else ''}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.set_title(title or "p_g moves towards p_data")
+    ax.legend(loc="upper right", fontsize=7.5)
+    ax.grid(alpha=0.3)
+    return ax
