@@ -515,3 +515,69 @@ def density_snapshots(result: Any, ax: plt.Axes | None = None, title: str | None
     ax.legend(loc="upper right", fontsize=7.5)
     ax.grid(alpha=0.3)
     return ax
+
+
+# ---- notebook 03: saturating vs non-saturating generator loss (data from ganlib.saturation) ----
+def logit_gradient_magnitudes(early: float = 0.05, figsize: tuple[float, float] = (10, 3.6)):
+    """|d/da log(1 - D)| = D and |d/da log D| = 1 - D against D = sigmoid(a) and against a.
+
+    The shaded band marks early training (D(G(z)) < ``early``), where the saturating loss's
+    derivative is about D(G(z)) ~ 0 and the non-saturating one about 1. Returns the figure.
+    """
+    from .saturation import loss_gradients_wrt_logit
+    a = np.linspace(-10, 10, 801)
+    g = loss_gradients_wrt_logit(a)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=figsize)
+    for ax, x, xlabel in ((ax1, g["D"], "D(G(z)) = sigmoid(a)"), (ax2, a, "logit a of D on a fake sample")):
+        ax.plot(x, np.abs(g["saturating"]), color="tab:red", label="saturating: |d/da log(1 - D)| = D")
+        ax.plot(x, np.abs(g["non-saturating"]), color="tab:blue", label="non-saturating: |d/da log D| = 1 - D")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("|derivative w.r.t. the logit|")
+        ax.grid(alpha=0.3)
+    ax1.axvspan(0, early, color="0.85", label=f"early training: D(G(z)) < {early:g}")
+    a_early = float(np.log(early / (1 - early)))
+    ax2.axvspan(a[0], a_early, color="0.85", label=f"early training: a < {a_early:.1f}")
+    ax1.set_title("against D(G(z))")
+    ax2.set_title("against the logit a")
+    ax1.legend(fontsize=8, loc="center right")
+    ax2.legend(fontsize=8, loc="center left")
+    fig.tight_layout()
+    return fig
+
+
+def generator_grad_comparison(histories: dict, ax: plt.Axes | None = None, smooth: int = 1,
+                              title: str = "Generator gradient norm, same start, two losses") -> plt.Axes:
+    """||grad_G L_G|| per step (log scale) for each run in ``histories`` (name -> History)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.6))
+    colors = {"saturating": "tab:red", "non-saturating": "tab:blue"}
+    for name, h in histories.items():
+        y = np.maximum(np.asarray(h.g_grad_norm, dtype=float), 1e-30)
+        if smooth > 1:
+            y = np.exp(_smooth(np.log(y), smooth))
+        ax.semilogy(np.asarray(h.step)[-len(y):], y, lw=1, color=colors.get(name), label=name)
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("$\\|\\nabla_{\\theta_G} L_G\\|_2$ (log scale)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    return ax
+
+
+def learned_densities(comparison: Any, target: Any, ax: plt.Axes | None = None,
+                      title: str = "p_g after the same budget vs p_data") -> plt.Axes:
+    """p_data (exact) and each run's p_g (histogram of G's samples) on one 1-D axis, with final JSDs."""
+    from .saturation import generator_samples_density
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.6))
+    x = np.linspace(-3, 7, 501)
+    ax.fill_between(x, target.pdf(x), color="0.8", label="$p_{data}$")
+    colors = {"saturating": "tab:red", "non-saturating": "tab:blue"}
+    for name, G in comparison.generators.items():
+        ax.plot(x, generator_samples_density(G, x), color=colors.get(name), lw=1.2,
+                label=f"$p_g$, {name} (JSD {comparison.jsd[name]:.3f})")
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return ax

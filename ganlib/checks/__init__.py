@@ -11,6 +11,7 @@ learner's way); the tests run every check against them and against typical wrong
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import math
 from types import ModuleType
@@ -71,3 +72,10 @@ def load_solutions(notebook: int) -> ModuleType:
     assert spec.loader is not None
     spec.loader.exec_module(module)
     return module
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``checks.nb05`` imports ``ganlib.checks.nb05`` on first use (notebooks need one import)."""
+    if name.startswith("nb") and name[2:].isdigit():
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
