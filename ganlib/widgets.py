@@ -1,0 +1,554 @@
+"""The mode-collapse explorer of notebook 04 (ipywidgets lives here and nowhere else in ganlib).
+
+Three layers, each usable on its own:
+
+* ``Settings``: one experiment's knobs (target, generator loss, remedy, k, learning rates, batch
+  size, width, noise dimension, steps, seed), validated with messages a learner can act on.
+* ``Session``: builds G, D and a ``GANTrainer`` (the course's one loop) from Settings, trains,
+  and every ``eval_every`` steps scores 2,500 samples from fixed noise with ``metrics``. The
+  learning rates decay linearly over the last ``lr_decay`` fraction of each run (through the
+  loop's callback), because sigma = 0.01 on the ring asks for a precise generator at the end.
+* ``Explorer``: the widgets. Train runs ``Session.run`` in a background thread, so the kernel
+  stays free to handle Stop (``GANTrainer.request_stop``) and the views update while it trains:
+  the figure is rendered off-screen with Agg into an ``ipywidgets.Image`` (no pyplot in the
+  thread, no interactive backend needed). A setting that cannot work is refused in the status
+  line, never with a traceback.
+
+``run_preset(name, seed)`` runs a preset without widgets (the notebook, the tests and
+``python -m ganlib bench`` use it) and ``PRESETS`` holds the presets.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import html
+import io
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from . import metrics, models, remedies, toy
+from .train import DivergenceError, GANTrainer, History
+
+#: Targets the explorer offers: the VEEGAN/PacGAN ring and grid.
+TARGETS: dict[str, Callable[[], toy.GaussianMixture]] = {"ring": toy.ring, "grid": toy.grid}
+G_LOSSES = ("non-saturating", "saturating")
+
+#: Intra-op threads while a toy run trains. These MLPs are far too small to gain from parallel
+#: kernels; on our shared 2-core machine a second thread made a 1,000-step run ~100x slower
+#: (threads spin waiting for each other), so the explorer trains on one and restores the setting.
+TRAIN_THREADS = 1
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (None: leave it alone)."""
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+# ----------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Settings:
+    """One experiment of the explorer. ``validate()`` raises ValueError naming the bad setting.
+
+    target: 'ring' or 'grid'. g_loss: 'non-saturating' or 'saturating'. remedy: a key of
+    ``remedies.REMEDIES``. k: discriminator steps per generator step. lr_d, lr_g: Adam learning
+    rates. batch_size: m. width: hidden units per layer of G and D (depth hidden layers each).
+    z_dim: noise dimension. steps: generator steps per press of Train. seed: initialises G, D,
+    the noise and the data stream. lr_decay: the last fraction of ``steps`` over which both
+    learning rates fall linearly to ``lr_floor`` times their value. eval_every: steps between
+    coverage measurements (2,500 samples each).
+    """
+
+    target: str = "ring"
+    g_loss: str = "non-saturating"
+    remedy: str = "none"
+    k: int = 1
+    lr_d: float = 1e-3
+    lr_g: float = 1e-3
+    batch_size: int = 256
+    width: int = 128
+    depth: int = 2
+    z_dim: int = 4
+    steps: int = 3000
+    seed: int = 0
+    lr_decay: float = 0.3
+    lr_floor: float = 0.02
+    eval_every: int = 100
+
+    def validate(self) -> "Settings":
+        """Check every field; raise ValueError with what is allowed. Returns self."""
+        if self.target not in TARGETS:
+            raise ValueError(f"target={self.target!r} is not known; use one of {list(TARGETS)}.")
+        if self.g_loss not in G_LOSSES:
+            raise ValueError(f"g_loss={self.g_loss!r} is not known; use one of {list(G_LOSSES)}.")
+        remedy = remedies.get(self.remedy)
+        limits = {"k": (1, 20), "batch_size": (2, 8192), "width": (2, 1024), "depth": (1, 6),
+                  "z_dim": (1, 256), "steps": (1, 200_000), "seed": (0, 2**31 - 1), "eval_every": (1, 100_000)}
+        for name, (lo, hi) in limits.items():
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or not lo <= v <= hi:
+                raise ValueError(f"{name} must be an integer from {lo} to {hi}, got {v!r}.")
+        for name in ("lr_d", "lr_g"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 1):
+                raise ValueError(f"{name} must be a learning rate in (0, 1], got {v!r}.")
+        if not (0 <= self.lr_decay <= 1):
+            raise ValueError(f"lr_decay must lie in [0, 1] (a fraction of the steps), got {self.lr_decay!r}.")
+        if not (0 < self.lr_floor <= 1):
+            raise ValueError(f"lr_floor must lie in (0, 1], got {self.lr_floor!r}.")
+        remedy.check_batch_size(int(self.batch_size))
+        return self
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some fields changed (unknown names raise ValueError)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ValueError(f"unknown setting(s) {sorted(unknown)}; known: {[f.name for f in dataclasses.fields(self)]}.")
+        return dataclasses.replace(self, **changes)
+
+    def model_key(self) -> tuple:
+        """Everything except ``steps``: two Settings with the same key can continue one run."""
+        d = dataclasses.asdict(self)
+        d.pop("steps")
+        return tuple(sorted(d.items()))
+
+
+#: Presets: (description, Settings). All four share the training budget: 3,000 generator steps of
+#: batch 256 (k = 1). The settings come from the sweeps recorded in the report of issue 6: with a
+#: small, fast generator and no learning-rate decay the plain GAN hops between a few modes; PacGAN2
+#: (Lin et al. 2018) with a larger network, 8-d noise (4-d gave ~3 points less high-quality mass on
+#: the ring and ~2 fewer grid modes) and a decaying learning rate holds every ring mode.
+_COLLAPSE = Settings(g_loss="non-saturating", remedy="none", width=16, lr_d=1e-3, lr_g=3e-3, lr_decay=0.0,
+                     steps=3000, batch_size=256)
+_REMEDY = Settings(g_loss="non-saturating", remedy="pack2", width=128, z_dim=8, lr_d=3e-3, lr_g=3e-3, lr_decay=0.3,
+                   steps=3000, batch_size=256)
+PRESETS: dict[str, tuple[str, Settings]] = {
+    "ring: collapse": (
+        "Plain GAN, a 16-unit generator with a 3x faster learning rate than D, no decay: "
+        "G hops between a few modes as D chases it.",
+        _COLLAPSE.replace(target="ring"),
+    ),
+    "ring: remedy": (
+        "PacGAN2 (D judges pairs of samples), 128 units, 8-d noise, learning rates decaying over the "
+        "last 30 %: all 8 modes, tightly.",
+        _REMEDY.replace(target="ring"),
+    ),
+    "grid: collapse": (
+        "The ring collapse preset's settings on the 5x5 grid.",
+        _COLLAPSE.replace(target="grid"),
+    ),
+    "grid: remedy": (
+        "The ring remedy preset's settings on the 5x5 grid.",
+        _REMEDY.replace(target="grid"),
+    ),
+}
+
+
+def preset(name: str) -> Settings:
+    """The Settings of a preset by name (see ``PRESETS``)."""
+    if name not in PRESETS:
+        raise ValueError(f"preset={name!r} is not known; use one of {list(PRESETS)}.")
+    return PRESETS[name][1]
+
+
+# ----------------------------------------------------------------------------- session
+class Session:
+    """One training run: models, trainer, fixed evaluation noise, and the coverage curve.
+
+    ``curve`` holds lists ``step``, ``modes``, ``modes_strict``, ``high_quality``, ``kl`` with one
+    entry per measurement (every ``eval_every`` steps, and at step 0).
+    """
+
+    def __init__(self, settings: Settings, n_eval: int = metrics.N_EVAL) -> None:
+        self.settings = s = settings.validate()
+        self.target = TARGETS[s.target]()
+        self.remedy = remedies.get(s.remedy)
+        torch.manual_seed(s.seed)               # initial weights of G and D
+        self.G = models.ToyGenerator(z_dim=s.z_dim, x_dim=self.target.dim, hidden=s.width, depth=s.depth)
+        self.D = self.remedy.discriminator(self.target.dim, s.width, s.depth)
+        self.trainer = GANTrainer(
+            self.G, self.D, toy.Sampler(self.target, seed=10_000 + s.seed), batch_size=s.batch_size,
+            k=s.k, lr_d=s.lr_d, lr_g=s.lr_g, seed=s.seed, log_every=min(100, s.eval_every),
+            **{"betas": (0.5, 0.999), **self.remedy.trainer_kwargs(s.g_loss)})
+        # Fixed evaluation noise and real points, so successive views are comparable.
+        gen = torch.Generator().manual_seed(20_000 + s.seed)
+        self.eval_z = torch.randn(n_eval, s.z_dim, generator=gen)
+        self.real = self.target.sample(500, generator=gen)
+        self.curve: dict[str, list] = {"step": [], "modes": [], "modes_strict": [], "high_quality": [], "kl": []}
+        self.samples = torch.empty(0, self.target.dim)
+        self.coverage: metrics.ModeCoverage | None = None
+        self.train_seconds = 0.0
+        self._running_since: float | None = None
+        self.lock = threading.Lock()            # guards curve/samples between trainer and drawing threads
+        self.evaluate()
+
+    @property
+    def step(self) -> int:
+        return self.trainer.step
+
+    @property
+    def history(self) -> History:
+        return self.trainer.history
+
+    @torch.no_grad()
+    def evaluate(self) -> metrics.ModeCoverage:
+        """Score G on the fixed 2,500 noise vectors; append to ``curve``; return the coverage."""
+        self.G.eval()
+        x = self.G(self.eval_z)
+        self.G.train()
+        cov = metrics.mode_coverage(x, self.target)
+        with self.lock:
+            self.samples, self.coverage = x, cov
+            if self.curve["step"] and self.curve["step"][-1] == self.step:
+                for key in self.curve:
+                    self.curve[key].pop()
+            self.curve["step"].append(self.step)
+            self.curve["modes"].append(cov.modes)
+            self.curve["modes_strict"].append(cov.modes_strict)
+            self.curve["high_quality"].append(cov.high_quality)
+            self.curve["kl"].append(cov.kl_uniform)
+        return cov
+
+    def _set_lr(self, first: int, steps: int) -> None:
+        """Linear decay over the last lr_decay fraction of this run: lr * max(floor, remaining / decay_steps)."""
+        s = self.settings
+        decay_steps = s.lr_decay * steps
+        remaining = first + steps - self.step
+        factor = 1.0 if decay_steps <= 0 else min(1.0, max(s.lr_floor, remaining / decay_steps))
+        for opt, lr in ((self.trainer.opt_d, s.lr_d), (self.trainer.opt_g, s.lr_g)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
+    def run(self, steps: int | None = None, on_update: Callable[["Session"], Any] | None = None,
+            update_every_s: float = 0.5, stop: threading.Event | None = None) -> History:
+        """Train ``steps`` (default settings.steps) more generator steps; measure every eval_every steps.
+
+        on_update(session) is called after a measurement when at least ``update_every_s`` seconds
+        have passed since the last call, and once at the end (the explorer redraws there).
+        ``stop``: an Event checked before every step (the explorer's Stop sets it; unlike
+        ``trainer.request_stop`` it cannot be cleared by a run that starts just after the press).
+        DivergenceError propagates (the explorer turns it into a message).
+        """
+        s = self.settings
+        steps = s.steps if steps is None else steps
+        first = self.step
+        last_update = [time.perf_counter()]
+
+        def callback(trainer: GANTrainer) -> None:
+            self._set_lr(first, steps)
+            if trainer.step % s.eval_every == 0 or trainer.step == first + steps:
+                self.evaluate()
+                now = time.perf_counter()
+                if on_update is not None and now - last_update[0] >= update_every_s:
+                    last_update[0] = now
+                    on_update(self)
+
+        # The callback runs every `every` steps, so the learning-rate schedule is piecewise constant.
+        every = math.gcd(s.eval_every, 50)
+        self._set_lr(first, steps)
+        t0 = self._running_since = time.perf_counter()
+        try:
+            with torch_threads(TRAIN_THREADS):
+                self.trainer.run(steps, callback=callback, every=every,
+                                 stop=None if stop is None else stop.is_set)
+        finally:
+            self.train_seconds += time.perf_counter() - t0
+            self._running_since = None
+            if self.curve["step"][-1] != self.step:
+                self.evaluate()
+            if on_update is not None:
+                on_update(self)
+        return self.history
+
+    @torch.no_grad()
+    def field(self, n: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """D's output on an n x n grid over the plot range: (xs, ys, values (n, n)); D(x) or critic score."""
+        from .plot import mode_plot_extent
+
+        lo, hi = mode_plot_extent(self.target)
+        xs = np.linspace(lo, hi, n)
+        xx, yy = np.meshgrid(xs, xs)
+        pts = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32)
+        with self.lock:
+            ref = self.samples
+        self.D.eval()
+        out = remedies.pointwise_logits(self.D, pts, ref).reshape(n, n)
+        self.D.train()
+        values = out if self.remedy.wasserstein else torch.sigmoid(out)
+        return xs, xs, values.numpy()
+
+    def snapshot(self) -> dict:
+        """Everything ``plot.explorer_figure`` draws (copies, so drawing can overlap training)."""
+        fld = self.field()
+        with self.lock:
+            return {"target": self.target, "real": self.real, "fake": self.samples.clone(), "field": fld,
+                    "critic": self.remedy.wasserstein, "curve": {k: list(v) for k, v in self.curve.items()},
+                    "history": History.from_dict({k: list(v) for k, v in self.history.to_dict().items()}),
+                    "step": self.step}
+
+    def summary(self) -> str:
+        """One line: step, modes (strict), high quality, KL, seconds trained."""
+        cov = self.coverage
+        assert cov is not None
+        since = self._running_since
+        seconds = self.train_seconds + (time.perf_counter() - since if since is not None else 0.0)
+        return f"step {self.step}: {cov.summary()} ({seconds:.1f} s of training)"
+
+
+def run_preset(name: str, seed: int = 0, steps: int | None = None, **changes: Any) -> dict:
+    """Run preset ``name`` with ``seed`` (and optionally fewer/more ``steps``) without widgets.
+
+    Returns a dict: ``name``, ``settings`` (a dict), ``metrics`` (``ModeCoverage.as_dict()`` of
+    the final 2,500 samples), ``curve`` (coverage over steps), ``history`` (the trainer's History),
+    ``samples`` ((2500, 2) float32 array), ``real`` ((500, 2) array) and ``timing``
+    (``train_s``, ``total_s``, ``steps``, ``steps_per_s``). Extra keyword arguments change
+    settings (e.g. ``remedy='none'``) for controlled comparisons.
+    """
+    settings = preset(name).replace(seed=seed, **changes)
+    if steps is not None:
+        settings = settings.replace(steps=steps)
+    t0 = time.perf_counter()
+    session = Session(settings)
+    session.run()
+    total = time.perf_counter() - t0
+    assert session.coverage is not None
+    return {
+        "name": name,
+        "settings": dataclasses.asdict(session.settings),
+        "metrics": session.coverage.as_dict(),
+        "curve": session.curve,
+        "history": session.history,
+        "samples": session.samples.numpy(),
+        "real": session.real.numpy(),
+        "timing": {"train_s": session.train_seconds, "total_s": total, "steps": session.step,
+                   "steps_per_s": session.step / max(session.train_seconds, 1e-9)},
+    }
+
+
+def _run_preset_job(job: tuple[str, int, dict]) -> dict:
+    """Worker of ``run_presets``: one preset run, returned without the History (smaller to send back)."""
+    name, seed, changes = job
+    out = run_preset(name, seed, **changes)
+    out["history"] = out["history"].to_dict()
+    return out
+
+
+def run_presets(names: list[str], seeds: list[int], workers: int = 1, **changes: Any) -> dict[str, list[dict]]:
+    """Run every preset in ``names`` for every seed; {name: [run_preset result per seed]}.
+
+    ``workers`` > 1 runs that many processes side by side (each trains on one thread), which
+    divides the wall time on a multi-core machine; the results are the same as ``workers=1``
+    because each run seeds everything itself. With workers > 1 each result's ``history`` is a
+    plain dict (``History.to_dict()``), and ``timing`` was measured while the other workers ran.
+    """
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be an int >= 1, got {workers!r}.")
+    for name in names:
+        preset(name)
+    jobs = [(name, int(seed), changes) for name in names for seed in seeds]
+    if workers == 1:
+        results = [run_preset(n, s, **c) for n, s, c in jobs]
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn, not fork: forking a process that has torch threads (and, in a notebook, a kernel) can hang.
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            results = list(pool.map(_run_preset_job, jobs))
+    out: dict[str, list[dict]] = {name: [] for name in names}
+    for (name, _, _), result in zip(jobs, results):
+        out[name].append(result)
+    return out
+
+
+# ----------------------------------------------------------------------------- widgets
+def _render_png(snapshot: dict, figsize: tuple[float, float] = (13, 3.9), dpi: int = 72) -> bytes:
+    """Draw ``plot.explorer_figure`` on an off-screen Agg figure and return PNG bytes (thread-safe)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .plot import explorer_figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    explorer_figure(snapshot, fig=fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+class Explorer:
+    """The mode-collapse explorer: controls, Train / Stop / Reset, presets, live views.
+
+    Display it as the last expression of a cell (``widgets.Explorer()``). Useful attributes for
+    code and tests: ``controls`` (name -> widget), ``train_button``, ``stop_button``,
+    ``reset_button``, ``status`` (HTML), ``image`` (PNG of the views), ``session``, ``wait()``.
+    """
+
+    def __init__(self, preset_name: str = "ring: collapse", update_every_s: float = 0.7) -> None:
+        import ipywidgets as W
+
+        self.update_every_s = update_every_s
+        self.session: Session | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_event = threading.Event()
+        self._renders = 0
+        self.last_error: str | None = None
+        style = {"description_width": "120px"}
+        lay = W.Layout(width="300px")
+        self.controls: dict[str, Any] = {
+            "target": W.Dropdown(options=list(TARGETS), description="target", style=style, layout=lay),
+            "g_loss": W.Dropdown(options=list(G_LOSSES), description="generator loss", style=style, layout=lay),
+            "remedy": W.Dropdown(options=[(f"{k}: {r.summary}", k) for k, r in remedies.REMEDIES.items()],
+                                 description="remedy", style=style, layout=lay),
+            "k": W.BoundedIntText(value=1, min=1, max=20, description="D steps k", style=style, layout=lay),
+            # Free text, not a log slider: a slider snaps 3e-3 to 10^-2.5, so a preset would not be
+            # reproduced exactly. Out-of-range values are refused by Settings.validate with a message.
+            "lr_d": W.FloatText(value=1e-3, step=1e-4, description="lr of D", style=style, layout=lay),
+            "lr_g": W.FloatText(value=1e-3, step=1e-4, description="lr of G", style=style, layout=lay),
+            "batch_size": W.BoundedIntText(value=256, min=2, max=8192, description="batch size m",
+                                           style=style, layout=lay),
+            "width": W.Dropdown(options=[16, 32, 64, 128, 256], value=128, description="network width",
+                                style=style, layout=lay),
+            "z_dim": W.BoundedIntText(value=4, min=1, max=256, description="noise dim", style=style, layout=lay),
+            "steps": W.BoundedIntText(value=3000, min=1, max=200_000, step=500, description="steps per Train",
+                                      style=style, layout=lay),
+            "seed": W.BoundedIntText(value=0, min=0, max=2**31 - 1, description="seed", style=style, layout=lay),
+        }
+        self.preset_picker = W.Dropdown(options=list(PRESETS), value=preset_name, description="preset",
+                                        style=style, layout=lay)
+        self.preset_note = W.HTML()
+        self.train_button = W.Button(description="Train", button_style="success", icon="play")
+        self.stop_button = W.Button(description="Stop", button_style="warning", icon="stop")
+        self.reset_button = W.Button(description="Reset", icon="refresh")
+        self.status = W.HTML(value="Pick a preset or change a setting, then press <b>Train</b>.")
+        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="1000px"))
+        self.train_button.on_click(lambda _: self.train())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.reset_button.on_click(lambda _: self.reset())
+        self.preset_picker.observe(lambda ch: self.apply_preset(ch["new"]), names="value")
+        left = W.VBox([self.controls[k] for k in ("target", "g_loss", "remedy", "k", "lr_d", "lr_g")])
+        right = W.VBox([self.controls[k] for k in ("batch_size", "width", "z_dim", "steps", "seed")]
+                       + [self.preset_picker])
+        buttons = W.HBox([self.train_button, self.stop_button, self.reset_button])
+        self.widget = W.VBox([W.HBox([left, right]), self.preset_note, buttons, self.status, self.image],
+                             layout=W.Layout(border="1px solid #ddd", padding="6px"))
+        self.widget.add_class("ganlib-explorer")
+        self.apply_preset(preset_name)
+        self.reset()
+
+    # ------------------------------------------------------------------ display
+    def _repr_mimebundle_(self, **kwargs: Any):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # ------------------------------------------------------------------ controls <-> settings
+    def apply_preset(self, name: str) -> None:
+        """Set every control to preset ``name``'s values (does not start training)."""
+        desc, s = PRESETS[name] if name in PRESETS else (None, None)
+        if s is None:
+            self._say(f"unknown preset {name!r}; choose one of {list(PRESETS)}.", error=True)
+            return
+        for key, widget in self.controls.items():
+            widget.value = getattr(s, key)
+        if self.preset_picker.value != name:
+            self.preset_picker.value = name
+        self.preset_note.value = f"<i>{html.escape(name)}</i>: {html.escape(desc)}"
+
+    def settings(self) -> Settings:
+        """Settings from the controls (validated: ValueError names what is wrong)."""
+        values = {k: w.value for k, w in self.controls.items()}
+        base = preset(self.preset_picker.value)
+        return base.replace(**values).validate()
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.last_error = text if error else None
+        color = "#b00020" if error else "#222"
+        icon = "\u26a0\ufe0f " if error else ""
+        self.status.value = f'<span style="color:{color}">{icon}{html.escape(text)}</span>'
+
+    # ------------------------------------------------------------------ buttons
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def train(self) -> bool:
+        """Start training in a background thread; False (with a message) when the settings are refused."""
+        if self.running:
+            self._say("Already training: press Stop first to change anything.", error=True)
+            return False
+        try:
+            s = self.settings()
+        except ValueError as exc:
+            self._say(f"Cannot train with these settings: {exc}", error=True)
+            return False
+        if self.session is None or self.session.settings.model_key() != s.model_key():
+            self.session = Session(s)
+            note = "new run"
+        else:
+            self.session.settings = s
+            note = f"continuing from step {self.session.step}"
+        self._say(f"Training {s.steps} steps ({note}) ...")
+        self._stop_event = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(self.session, s.steps, self._stop_event),
+                                        daemon=True)
+        self._thread.start()
+        return True
+
+    def _work(self, session: Session, steps: int, stop: threading.Event) -> None:
+        try:
+            session.run(steps, on_update=self._draw, update_every_s=self.update_every_s, stop=stop)
+            stopped = stop.is_set()
+            self._say(("Stopped at " if stopped else "Done: ") + session.summary())
+        except DivergenceError as exc:
+            self._say(f"Training diverged: {exc}", error=True)
+        except Exception as exc:  # noqa: BLE001 - shown in the widget, never as a traceback
+            self._say(f"Training failed: {type(exc).__name__}: {exc}", error=True)
+
+    def _draw(self, session: Session) -> None:
+        self.image.value = _render_png(session.snapshot())
+        self._renders += 1
+        if session.coverage is not None and self.running:
+            self._say(f"Training ... {session.summary()}")
+
+    def stop(self) -> None:
+        """Ask the running training to stop after its current step (thread-safe)."""
+        if self.session is not None and self.running:
+            self._stop_event.set()
+            self._say("Stopping ...")
+        else:
+            self._say("Nothing is training.")
+
+    def reset(self) -> None:
+        """Stop any training and start a fresh, untrained run from the current settings."""
+        if self.running and self.session is not None:
+            self._stop_event.set()
+            self.wait()
+        try:
+            s = self.settings()
+        except ValueError as exc:
+            self.session = None
+            self._say(f"Cannot build a run with these settings: {exc}", error=True)
+            return
+        self.session = Session(s)
+        self._draw(self.session)
+        self._say(f"Ready: an untrained {s.target} run ({self.session.coverage.summary()}). Press Train.")
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the training thread ends (or ``timeout`` s pass); True when it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running

@@ -1,0 +1,134 @@
+"""Notebook 04's exercise checks: pass on the reference solutions, fail with the intended message on
+typical wrong answers (asserted on what the learner would read)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from ganlib.checks import load_solutions, nb04
+
+SOL = load_solutions(4)
+
+
+def run(check, fn, capsys):
+    ok = check(fn)
+    return ok, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check,name", [(nb04.check_count_modes, "count_modes"), (nb04.check_pack, "pack"),
+                                        (nb04.check_kl_from_uniform, "kl_from_uniform")])
+def test_reference_solutions_pass(check, name, capsys):
+    ok, out = run(check, getattr(SOL, name), capsys)
+    assert ok, out
+    assert "correct" in out and "not yet" not in out
+
+
+def _placeholder(*args):
+    raise NotImplementedError
+
+
+@pytest.mark.parametrize("check", [nb04.check_count_modes, nb04.check_pack, nb04.check_kl_from_uniform])
+def test_placeholders_fail_gently(check, capsys):
+    ok, out = run(check, _placeholder, capsys)
+    assert not ok and "not written yet" in out
+
+
+# ------------------------------------------------------------------------------ exercise 1: count modes
+def _count_with_radius(radius_of_sigma):
+    def fn(samples, means, sigma):
+        d = torch.cdist(samples.double(), means.double())
+        nearest, which = d.min(dim=1)
+        good = nearest <= radius_of_sigma(sigma)
+        return int(which[good].unique().numel()), float(good.double().mean())
+    return fn
+
+
+def _count_samples_not_modes(samples, means, sigma):
+    d = torch.cdist(samples.double(), means.double())
+    good = d.min(dim=1).values <= 3 * sigma
+    return int(good.sum()), float(good.double().mean())
+
+
+def _hq_as_count(samples, means, sigma):
+    modes, hq = SOL.count_modes(samples, means, sigma)
+    return modes, hq * len(samples)
+
+
+def _hq_as_percent(samples, means, sigma):
+    modes, hq = SOL.count_modes(samples, means, sigma)
+    return modes, 100 * hq
+
+
+@pytest.mark.parametrize("wrong,message", [
+    (_count_with_radius(lambda s: s), "the radius is 3 sigma, not sigma"),
+    (_count_with_radius(lambda s: (3 * s) ** 2), "compared with (3 sigma)^2"),
+    (_count_samples_not_modes, "the number of high-quality *samples*"),
+    (_hq_as_count, "is a count; divide by the number of samples"),
+    (_hq_as_percent, "looks like a percentage"),
+])
+def test_count_modes_names_the_mistake(wrong, message, capsys):
+    ok, out = run(nb04.check_count_modes, wrong, capsys)
+    assert not ok and "not yet" in out
+    assert message in out, out
+
+
+# ------------------------------------------------------------------------------ exercise 2: pack
+def _pack_interleaved(x, k):
+    m = x.shape[0]
+    return x.reshape(k, m // k, x.shape[1]).transpose(0, 1).reshape(m // k, k * x.shape[1])
+
+
+def _pack_swapped(x, k):
+    return x.reshape(k, -1)
+
+
+def _pack_drops_remainder(x, k):
+    m = (x.shape[0] // k) * k
+    return x[:m].reshape(m // k, -1)
+
+
+@pytest.mark.parametrize("wrong,message", [
+    (_pack_interleaved, "mix samples from different parts of the batch"),
+    (_pack_swapped, "rows and columns are swapped"),
+    (_pack_drops_remainder, "cannot be split into pairs, but it returned a result"),
+])
+def test_pack_names_the_mistake(wrong, message, capsys):
+    ok, out = run(nb04.check_pack, wrong, capsys)
+    assert not ok and "not yet" in out
+    assert message in out, out
+
+
+# ------------------------------------------------------------------------------ exercise 3: KL
+def _kl_nan(counts):
+    q = counts.double() / counts.sum()
+    return float((q * torch.log(len(q) * q)).sum())
+
+
+def _kl_reversed(counts):
+    q = counts.double() / counts.sum()
+    u = torch.full_like(q, 1 / len(q))
+    return float((u * torch.log(u / q)).sum())
+
+
+def _kl_bits(counts):
+    return SOL.kl_from_uniform(counts) / math.log(2)
+
+
+def _kl_unnormalised(counts):
+    c = counts.double()
+    nz = c > 0
+    return float((c[nz] * torch.log(len(c) * c[nz])).sum())
+
+
+@pytest.mark.parametrize("wrong,message", [
+    (_kl_nan, "returns NaN when a mode has no samples"),
+    (_kl_reversed, "the other direction"),
+    (_kl_bits, "in bits"),
+    (_kl_unnormalised, "did you normalise counts"),
+])
+def test_kl_names_the_mistake(wrong, message, capsys):
+    ok, out = run(nb04.check_kl_from_uniform, wrong, capsys)
+    assert not ok and "not yet" in out
+    assert message in out, out
