@@ -1,0 +1,63 @@
+"""Shipped pretrained generators: they load, produce images, are pinned by SHA-256 and stay small."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+
+from ganlib import pretrained
+
+NAMES = ("mlp", "dcgan")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shipped_generator_loads_and_samples(name: str) -> None:
+    G = pretrained.load_generator(name, device="cpu")
+    torch.manual_seed(0)
+    m = 16
+    with torch.no_grad():
+        x = G(torch.randn(m, G.z_dim))
+    assert x.shape == (m, 1, 28, 28)
+    assert torch.isfinite(x).all()
+    assert x.min() >= -1.0 and x.max() <= 1.0
+    # a trained generator does not output a constant image: samples differ from each other
+    assert x.std(dim=0).mean() > 0.05
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tampered_generator_is_refused(name: str, tmp_path, monkeypatch) -> None:
+    src = pretrained.generator_path(name)
+    dst = tmp_path / src.name
+    shutil.copy(src, dst)
+    raw = bytearray(dst.read_bytes())
+    raw[len(raw) // 2] ^= 0x01  # flip one bit in the middle of the weights
+    dst.write_bytes(bytes(raw))
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(pretrained.PretrainedError, match="SHA-256"):
+        pretrained.load_generator(name, device="cpu")
+
+
+def test_missing_generator_is_refused(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(pretrained, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(pretrained.PretrainedError, match="no pretrained"):
+        pretrained.load_generator("mlp", device="cpu")
+
+
+def test_unknown_name_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="name="):
+        pretrained.load_generator("resnet")
+
+
+def test_shipped_files_are_small() -> None:
+    files = sorted(pretrained.PRETRAINED_DIR.glob("*_generator.pt"))
+    assert {f.name for f in files} >= {f"{n}_generator.pt" for n in NAMES}
+    total = sum(f.stat().st_size for f in files)
+    assert total <= 10 * 1024 * 1024, f"shipped generators take {total / 2**20:.1f} MiB > 10 MiB"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shipped_history_loads(name: str) -> None:
+    hist, meta = pretrained.load_history(name)
+    assert len(hist.step) > 10 and len(hist.d_loss) == len(hist.step)
+    assert meta["config"]["model"] == name
