@@ -253,17 +253,22 @@ class LiveView:
         self.draws += 1
 
 
-def samples_animation(snapshots: Sequence[Any], max_frames: int = 16, nrow: int = 8,
-                      title: str = "Samples", size: float = 3.4, dpi: int = 72, interval: int = 400):
-    """The fixed-z grids stored in ``History.snapshots`` over epochs, as an HTML animation (``animate``)."""
+def samples_animation(snapshots: Sequence[Any], max_frames: int = 8, nrow: int = 6, n_images: int | None = 36,
+                      title: str = "Samples", size: float = 2.8, dpi: int = 64, interval: int = 600):
+    """The fixed-z grids stored in ``History.snapshots`` over epochs, as an HTML animation (``animate``).
+
+    Shows the first ``n_images`` of each grid (None: all) on ``nrow`` columns, at most ``max_frames``
+    frames (first and last kept): the defaults keep a notebook's stored animation near 0.6 MB
+    (PNG frames; JPEG would be smaller but blurs the single-pixel speckle notebook 05 counts).
+    """
     frames = _nb05_snapshot_frames(snapshots, max_frames)
 
     def draw(fig, snap):
         ax = fig.add_subplot(1, 1, 1)
         x, vr = _nb05_grid_values(snap["images"])
-        image_grid(x, nrow=nrow, ax=ax, value_range=vr,
+        image_grid(x if n_images is None else x[:n_images], nrow=nrow, ax=ax, value_range=vr,
                    title=f"{title}: epoch {snap['epoch']} (step {snap['step']})")
-        ax.title.set_fontsize(9)
+        ax.title.set_fontsize(8)
         fig.tight_layout()
 
     return animate(frames, draw, figsize=(size, size + 0.25), interval=interval, dpi=dpi)
@@ -581,3 +586,54 @@ def learned_densities(comparison: Any, target: Any, ax: plt.Axes | None = None,
     ax.set_title(title)
     ax.legend(fontsize=8)
     return ax
+
+
+# ---- notebook 01: Figure 1 of Goodfellow et al. (2014) from a real run ----
+_FIG1_TITLES = {
+    "(a)": "(a) near the start: D only partly accurate",
+    "(b)": "(b) D trained alone: towards $D^*=p_{data}/(p_{data}+p_g)$",
+    "(c)": "(c) after G steps: G(z) moved along D's gradient",
+    "(d)": "(d) the end: $p_g = p_{data}$, $D = 1/2$",
+}
+
+
+def figure1_panel(p: dict, ax: plt.Axes, title: str | None = None, legend: bool = False) -> plt.Axes:
+    """One panel: p_data black dotted, p_g green solid, D(x) blue dashed; below, z -> x = G(z)."""
+    x = p["x"]
+    ymax = 1.05 * max(float(np.max(p["p_data"])), float(np.max(p["p_g"])), 1.0)
+    ax.plot(x, p["p_data"], "k:", lw=2, label="$p_{data}$")
+    ax.plot(x, p["p_g"], "g-", lw=2, label="$p_g$" + ("" if p["exact"] else " (histogram estimate)"))
+    ax.plot(x, p["d"], "b--", lw=2, label="$D(x)$")
+    # the two lines of the paper's drawing: x above (at y = -0.15), z below (at y = -0.55)
+    y_x, y_z = -0.15, -0.55
+    z = np.asarray(p["z"])
+    z_on_x = np.interp(z, [z.min(), z.max()], [x.min() + 0.15 * (x.max() - x.min()), x.max() - 0.15 * (x.max() - x.min())])
+    ax.hlines([y_x, y_z], x.min(), x.max(), color="0.3", lw=1)
+    for zx, gx in zip(z_on_x, p["gz"]):
+        ax.annotate("", xy=(gx, y_x), xytext=(zx, y_z), arrowprops=dict(arrowstyle="->", color="0.4", lw=0.8))
+    ax.text(x.min(), y_z - 0.1, "z", fontsize=9)
+    ax.text(x.min(), y_x + 0.03, "x", fontsize=9)
+    ax.set_ylim(y_z - 0.15, ymax)
+    ax.set_xlim(x.min(), x.max())
+    ax.set_title(title if title is not None else f"{p['label']} (step {p['step']})", fontsize=9)
+    ax.set_yticks([0, 0.5, 1.0])
+    ax.set_xlabel("x")
+    if legend:
+        ax.legend(loc="upper left", fontsize=8)
+    return ax
+
+
+def figure1(panels: Sequence[dict], figsize: tuple[float, float] = (14, 3.6), dpi: int = 80):
+    """The four panels (a)-(d) of Figure 1 side by side, from ``toyrun.run_figure1(...).panels``."""
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize, dpi=dpi, sharey=True)
+    for i, (ax, p) in enumerate(zip(np.atleast_1d(axes), panels)):
+        figure1_panel(p, ax, title=_FIG1_TITLES.get(p["label"], p["label"]) + f"\nstep {p['step']}", legend=(i == 0))
+    fig.tight_layout()
+    return fig
+
+
+def figure1_animation(frames: Sequence[dict], interval: int = 300):
+    """The whole run as an HTML animation of Figure-1 panels (one per recorded step)."""
+    def draw(fig, p):
+        figure1_panel(p, fig.add_subplot(1, 1, 1), legend=True)
+    return animate(list(frames), draw, figsize=(5.5, 3.6), interval=interval, dpi=60)

@@ -269,3 +269,56 @@ def compare_on_mnist(steps: int = 200, pretrain_steps: int = 100, *, seed: int =
         with torch.no_grad():
             samples[name] = G2(z).cpu()
     return MnistComparison(pre, hists, samples)
+
+
+# ============================================================================ the optimal-D view
+def optimal_d_gradients(target: toy.GaussianMixture, mu: float, s: float, *, h: float = 1e-4,
+                        n_nodes: int = 200) -> dict[str, np.ndarray]:
+    """Generator gradients with D = D* held fixed, for p_g = N(mu, s^2), G(z) = mu + s z, theta = (mu, s).
+
+    With D*(x) = p_data(x) / (p_data(x) + p_g0(x)) frozen at the current theta0 = (mu, s)
+    (Arjovsky & Bottou 2017, Theorem 2.5; Goodfellow et al. 2014, Theorem 1):
+
+        saturating:      grad E_z log(1 - D*(G(z)))  =  grad 2 JSD(p_g || p_data)
+        non-saturating:  grad E_z [-log D*(G(z))]    =  grad [KL(p_g || p_data) - 2 JSD(p_g || p_data)]
+
+    Left sides: autograd through Gauss-Hermite quadrature over z ~ N(0, 1) (``n_nodes`` nodes),
+    with D*'s logit a*(x) = log p_data(x) - log p_g0(x) and the losses -softplus(a*), softplus(-a*).
+    Right sides: central differences (step ``h``) of ``theory.jsd`` and ``theory.kl``.
+    Returns four arrays [d/dmu, d/ds]: 'saturating', '2 JSD', 'non-saturating', 'KL - 2 JSD'.
+    """
+    from . import theory
+
+    for name, v in (("s", s), ("h", h)):
+        if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+            raise ValueError(f"{name} must be a positive number, got {v!r}.")
+    if not (isinstance(mu, (int, float)) and np.isfinite(mu)):
+        raise ValueError(f"mu must be a finite number, got {mu!r}.")
+    if not isinstance(n_nodes, int) or isinstance(n_nodes, bool) or n_nodes < 2:
+        raise ValueError(f"n_nodes must be an int >= 2, got {n_nodes!r}.")
+    if not isinstance(target, toy.GaussianMixture) or target.dim != 1:
+        raise ValueError(f"target must be a 1-D toy.GaussianMixture, got {target!r}.")
+    z, w = np.polynomial.hermite_e.hermegauss(n_nodes)        # nodes/weights for exp(-z^2/2)
+    z_t = torch.tensor(z, dtype=torch.float64)
+    w_t = torch.tensor(w / w.sum(), dtype=torch.float64)
+    p_g0 = toy.gaussian(float(mu), float(s))                  # D* uses theta0's density: a constant here
+    theta = torch.tensor([mu, s], dtype=torch.float64, requires_grad=True)
+    x = theta[0] + theta[1] * z_t
+    logit = target.log_pdf(x).reshape(-1) - p_g0.log_pdf(x).reshape(-1)
+    sat = (w_t * -torch.nn.functional.softplus(logit)).sum()  # E log(1 - D*(G(z)))
+    ns = (w_t * torch.nn.functional.softplus(-logit)).sum()   # E -log D*(G(z))
+    g_sat = torch.autograd.grad(sat, theta, retain_graph=True)[0].numpy()
+    g_ns = torch.autograd.grad(ns, theta)[0].numpy()
+
+    def two_jsd(m: float, sd: float) -> float:
+        return 2 * theory.jsd(toy.gaussian(m, sd), target)
+
+    def kl_minus_two_jsd(m: float, sd: float) -> float:
+        q = toy.gaussian(m, sd)
+        return theory.kl(q, target) - 2 * theory.jsd(q, target)
+
+    def central(f) -> np.ndarray:
+        return np.array([(f(mu + h, s) - f(mu - h, s)) / (2 * h), (f(mu, s + h) - f(mu, s - h)) / (2 * h)])
+
+    return {"saturating": g_sat, "2 JSD": central(two_jsd),
+            "non-saturating": g_ns, "KL - 2 JSD": central(kl_minus_two_jsd)}

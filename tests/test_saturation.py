@@ -76,3 +76,19 @@ def test_bad_input_raises():
         S.compare_generator_losses(0, steps=0)
     with pytest.raises(ValueError, match="steps"):
         S.compare_on_mnist(steps=-1)
+
+
+@pytest.mark.parametrize("mu, s", [(1.0, 0.3), (2.0, 0.5), (4.5, 0.3)])
+def test_optimal_d_gradients_match_arjovsky_bottou(mu, s):
+    # With D = D* frozen: grad of the saturating loss = grad 2 JSD; of the non-saturating = grad (KL(p_g||p_data) - 2 JSD).
+    g = S.optimal_d_gradients(S.ToySetup().target(), mu, s)
+    np.testing.assert_allclose(g["saturating"], g["2 JSD"], atol=1e-5)
+    np.testing.assert_allclose(g["non-saturating"], g["KL - 2 JSD"], atol=1e-5)
+
+
+def test_optimal_d_gradients_saturate_far_from_data():
+    g = S.optimal_d_gradients(S.ToySetup().target(), 1.0, 0.3)      # p_g far from N(4, 0.5^2)
+    assert abs(g["saturating"][0]) < 0.01 and abs(g["non-saturating"][0]) > 5
+    assert g["saturating"][0] < 0 and g["non-saturating"][0] < 0     # both move mu towards the data
+    with pytest.raises(ValueError, match="s must be"):
+        S.optimal_d_gradients(S.ToySetup().target(), 1.0, -0.3)

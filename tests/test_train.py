@@ -1,0 +1,78 @@
+"""The one training loop: Algorithm 1's structure, determinism, resume and the divergence guard."""
+import copy
+
+import pytest
+import torch
+
+from ganlib import models, toy, train
+
+
+def make(seed=0, **kw):
+    torch.manual_seed(seed)
+    G, D = models.ToyGenerator(1, 1, 8), models.ToyDiscriminator(1, 16)
+    opts = dict(batch_size=32, lr_d=1e-3, lr_g=1e-3, seed=seed, log_every=10)
+    opts.update(kw)
+    return train.GANTrainer(G, D, toy.Sampler(toy.gaussian(1.0, 0.5), seed), **opts)
+
+
+def test_same_seed_same_history():
+    a, b = make(3).run(60), make(3).run(60)
+    assert a.to_dict() == b.to_dict() and len(a) == 60
+    c = make(4).run(60)
+    assert c.d_loss != a.d_loss
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_k_discriminator_steps_per_generator_step(k):
+    tr = make(k=k)
+    calls = {"d": 0, "g": 0}
+    tr.opt_d.register_step_post_hook(lambda *a: calls.__setitem__("d", calls["d"] + 1))
+    tr.opt_g.register_step_post_hook(lambda *a: calls.__setitem__("g", calls["g"] + 1))
+    tr.run(7)
+    assert calls == {"d": 7 * k, "g": 7}
+
+
+def test_frozen_generator_is_unchanged_and_d_learns():
+    tr = make(train_g=False)
+    before = copy.deepcopy(tr.G.state_dict())
+    h = tr.run(200)
+    assert all(torch.equal(before[k], v) for k, v in tr.G.state_dict().items())
+    assert h.last("d_loss", 20) < h.d_loss[0]
+    assert max(h.g_grad_norm) == 0.0
+
+
+def test_resume_equals_uninterrupted_run():
+    straight = make(5).run(80).to_dict()
+    first = make(5)
+    first.run(30)
+    state = copy.deepcopy(first.state_dict())
+    resumed = make(5)
+    resumed.load_state_dict(state)
+    assert resumed.run(50).to_dict() == straight
+
+
+def test_nan_raises_divergence_error_naming_the_step():
+    tr = make()
+    tr.run(15)
+    with torch.no_grad():
+        tr.D.net[0].weight.fill_(float("nan"))
+    with pytest.raises(train.DivergenceError, match="diverged at step 16") as info:
+        tr.run(10)
+    assert info.value.step == 16 and len(tr.history) == 15
+
+
+def test_bad_arguments_are_clear():
+    with pytest.raises(ValueError, match="batch_size"):
+        make(batch_size=0)
+    with pytest.raises(ValueError, match="lr_d"):
+        make(lr_d=-1.0)
+    with pytest.raises(ValueError, match="g_loss"):
+        make(g_loss="wasserstein-ish")
+    with pytest.raises(ValueError, match="steps"):
+        make().run(-1)
+
+
+def test_request_stop_stops_early():
+    tr = make()
+    h = tr.run(100, callback=lambda t: t.request_stop(), every=10)
+    assert len(h) == 10
