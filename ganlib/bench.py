@@ -12,6 +12,7 @@ Measured on the current device (``config.get_device()`` or ``--device``):
 * for comparison, the same MLP step written as seed 002's plain loop (no History, no gradient
   norm), which shows what the trainer's bookkeeping costs;
 * the DCGAN on the CPU with and without channels_last;
+  (each compared pair is timed in alternating repeats, so load from other programs hits both);
 * the 1-D toy loop: generator steps/s of a 1-D GANTrainer run, and the time of the Figure-1 run
   of ``ganlib.toyrun.run_figure1`` and of a mode-collapse preset of ``ganlib.widgets.run_preset``
   when those modules exist (otherwise the line says it was skipped and why).
@@ -48,14 +49,26 @@ def _sync(device: torch.device) -> None:
 def _timed_repeats(step: Callable[[int], None], device: torch.device, steps: int, repeats: int,
                    warmup: int) -> list[float]:
     """Seconds of ``step(steps)`` for each repeat, after ``step(warmup)``."""
-    step(warmup)
+    return _interleaved([step], device, steps, repeats, warmup)[0]
+
+
+def _interleaved(fns: list[Callable[[int], None]], device: torch.device, steps: int, repeats: int,
+                 warmup: int) -> list[list[float]]:
+    """Time several step functions repeat by repeat (a, b, a, b, ...), after a warm-up of each.
+
+    Alternating makes a comparison fair on a shared machine: a burst of load from elsewhere hits
+    every candidate, not just whichever happened to run at that moment.
+    """
+    for fn in fns:
+        fn(warmup)
     _sync(device)
-    times = []
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        step(steps)
-        _sync(device)
-        times.append(time.perf_counter() - t0)
+        for fn, t in zip(fns, times):
+            t0 = time.perf_counter()
+            fn(steps)
+            _sync(device)
+            t.append(time.perf_counter() - t0)
     return times
 
 
@@ -77,6 +90,14 @@ def _result(name: str, batch: int, times: list[float], steps: int, **extra: Any)
 def bench_trainer(model: str, device: torch.device, batch_size: int, steps: int, repeats: int,
                   warmup: int, channels_last: bool = False, n_images: int = EPOCH_IMAGES) -> dict[str, Any]:
     """Images/s of ``GANTrainer`` iterations (k = 1) for ``model`` on synthetic MNIST-shaped data."""
+    label, fn = trainer_setup(model, device, batch_size, max(steps, warmup, 1), channels_last, n_images)
+    times = _timed_repeats(fn, device, steps, repeats, warmup)
+    return _result(label, batch_size, times, steps, model=model, channels_last=channels_last)
+
+
+def trainer_setup(model: str, device: torch.device, batch_size: int, log_every: int,
+                  channels_last: bool = False, n_images: int = EPOCH_IMAGES) -> tuple[str, Callable[[int], Any]]:
+    """(label, run(n)) for ``GANTrainer`` iterations of ``model`` on synthetic data."""
     torch.manual_seed(0)
     G, D = models.mnist_pair(model)
     G.to(device)
@@ -85,15 +106,20 @@ def bench_trainer(model: str, device: torch.device, batch_size: int, steps: int,
         G.to(memory_format=torch.channels_last)
         D.to(memory_format=torch.channels_last)
     trainer = GANTrainer(G, D, synthetic_batches(device, max(n_images, batch_size)), batch_size=batch_size,
-                         log_every=max(steps, warmup, 1))
-    times = _timed_repeats(lambda n: trainer.run(n), device, steps, repeats, warmup)
+                         log_every=log_every)
     label = f"{model} GAN step (GANTrainer)" + (", channels_last" if channels_last else "")
-    return _result(label, batch_size, times, steps, model=model, channels_last=channels_last)
+    return label, lambda n: trainer.run(n)
 
 
 def bench_plain_mlp(device: torch.device, batch_size: int, steps: int, repeats: int, warmup: int,
                     n_images: int = EPOCH_IMAGES) -> dict[str, Any]:
     """Seed 002's MLP loop written out (BCE on logits, .detach(), no bookkeeping): the reference."""
+    label, fn = plain_mlp_setup(device, batch_size, n_images)
+    return _result(label, batch_size, _timed_repeats(fn, device, steps, repeats, warmup), steps, model="mlp")
+
+
+def plain_mlp_setup(device: torch.device, batch_size: int, n_images: int = EPOCH_IMAGES) -> tuple[str, Callable[[int], Any]]:
+    """(label, run(n)) for seed 002's MLP loop written out, without the trainer's bookkeeping."""
     torch.manual_seed(0)
     G, D = models.mnist_pair("mlp")
     G.to(device)
@@ -118,8 +144,7 @@ def bench_plain_mlp(device: torch.device, batch_size: int, steps: int, repeats: 
             loss_g.backward()
             opt_g.step()
 
-    times = _timed_repeats(run, device, steps, repeats, warmup)
-    return _result("mlp GAN step (plain seed-002 loop, reference)", batch_size, times, steps, model="mlp")
+    return "mlp GAN step (plain seed-002 loop, reference)", run
 
 
 def bench_toy(device: torch.device, steps: int, repeats: int) -> dict[str, Any]:
@@ -190,14 +215,17 @@ def run(device: str | torch.device | None = None, quick: bool = False, mlp_batch
     mlp_steps, dc_steps = (3, 1) if quick else ((400, 100) if fast else (60, 6))
     warm = 1 if quick else (50 if fast else 10)
     n = 4096 if quick else EPOCH_IMAGES
-    results = [
-        bench_trainer("mlp", dev, mlp_batch, mlp_steps, r, warm, n_images=n),
-        bench_plain_mlp(dev, mlp_batch, mlp_steps, r, warm, n_images=n),
-        bench_trainer("dcgan", dev, dcgan_batch, dc_steps, r, warm if fast else min(warm, 3), n_images=n),
-    ]
-    if dev.type == "cpu":
-        results.append(bench_trainer("dcgan", dev, dcgan_batch, dc_steps, r, min(warm, 3), channels_last=True,
-                                     n_images=n))
+    # Each pair that is compared is timed repeat by repeat in alternation (see _interleaved).
+    mlp = [trainer_setup("mlp", dev, mlp_batch, max(mlp_steps, warm), n_images=n),
+           plain_mlp_setup(dev, mlp_batch, n)]
+    results = [_result(label, mlp_batch, t, mlp_steps, model="mlp")
+               for (label, _), t in zip(mlp, _interleaved([fn for _, fn in mlp], dev, mlp_steps, r, warm))]
+    layouts = [False, True] if dev.type == "cpu" else [False]
+    dc = [trainer_setup("dcgan", dev, dcgan_batch, max(dc_steps, warm), channels_last=cl, n_images=n)
+          for cl in layouts]
+    dc_times = _interleaved([fn for _, fn in dc], dev, dc_steps, r, warm if fast else min(warm, 3))
+    results += [_result(label, dcgan_batch, t, dc_steps, model="dcgan", channels_last=cl)
+                for (label, _), t, cl in zip(dc, dc_times, layouts)]
     results.append(bench_toy(dev, 30 if quick else 1000, r))
     if extras:
         # ganlib.toyrun may not exist (yet): _optional reports it as skipped instead of failing.

@@ -469,11 +469,11 @@ class Experiment:
         return self.history
 
     # ------------------------------------------------------------------ after training
-    def animation(self, max_frames: int = 16, nrow: int = 8):
+    def animation(self, max_frames: int = 8, nrow: int = 6, n_images: int | None = 36):
         """The fixed-z sample grids over epochs as an HTML animation (``plot.samples_animation``)."""
         from .plot import samples_animation
-        return samples_animation(self.history.snapshots, max_frames=max_frames, nrow=nrow,
-                                 title=f"{self.cfg.model.upper()} GAN on {self.cfg.dataset}")
+        return samples_animation(self.history.snapshots, max_frames=max_frames, nrow=nrow, n_images=n_images,
+                                 title=f"{self.cfg.model.upper()} GAN")
 
     def summary(self, last: int | None = None) -> dict[str, float]:
         """Means over the last epoch (or ``last`` steps) of L_D, L_G, D(x), D(G(z))."""

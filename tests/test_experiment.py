@@ -90,6 +90,7 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys):
     exp = Experiment(RunConfig(epochs=1, **SMALL), out=out, verbose=False)
     exp.train(progress=False)
     good = (out / "last.pt").read_bytes()
+    assert "data:image/png;base64" in exp.animation().data  # one frame per epoch, from the snapshots
     with torch.no_grad():  # a blow-up: D's first weight becomes NaN, so every loss after it is NaN
         next(exp.D.parameters()).view(-1)[0] = float("nan")
     exp.train(epochs=2, progress=False)
