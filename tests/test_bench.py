@@ -12,14 +12,7 @@ import torch
 from ganlib import bench, config
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one torch thread is as fast on a quiet machine and far faster on a shared one
-    (two threads spin-wait for each other when other processes hold the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def test_quick_run_reports_every_measurement():

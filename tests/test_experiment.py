@@ -21,14 +21,7 @@ from ganlib.experiment import Experiment, RunConfig
 SMALL = dict(subset=1024, batch_size=64, log_every=4)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one torch thread is as fast on a quiet machine and far faster on a shared one
-    (two threads spin-wait for each other when other processes hold the cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def _series(h) -> dict:

@@ -1,0 +1,13 @@
+"""Shared fixtures for the unit tests."""
+import pytest
+import torch
+
+
+@pytest.fixture
+def one_thread():
+    """Tiny models: one torch thread is as fast on a quiet machine and far faster on a shared one
+    (two threads spin-wait for each other when other processes hold the cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
