@@ -588,52 +588,212 @@ def learned_densities(comparison: Any, target: Any, ax: plt.Axes | None = None,
     return ax
 
 
-# ---- notebook 01: Figure 1 of Goodfellow et al. (2014) from a real run ----
-_FIG1_TITLES = {
-    "(a)": "(a) near the start: D only partly accurate",
-    "(b)": "(b) D trained alone: towards $D^*=p_{data}/(p_{data}+p_g)$",
-    "(c)": "(c) after G steps: G(z) moved along D's gradient",
-    "(d)": "(d) the end: $p_g = p_{data}$, $D = 1/2$",
+# ---- notebook 01: Figure 1 of Goodfellow et al. (2014) from a real run (data from ganlib.toyrun) ----
+#: Panel titles with the paper's meaning of each panel (Goodfellow et al. 2014, Figure 1 caption).
+FIGURE1_TITLES = {
+    "(a)": "(a) near convergence: D partly accurate",
+    "(b)": "(b) D trained towards $D^* = p_{data}/(p_{data}+p_g)$",
+    "(c)": "(c) after G steps: G(z) moved towards data",
+    "(d)": "(d) equilibrium: $p_g = p_{data}$, $D = 1/2$",
 }
 
 
-def figure1_panel(p: dict, ax: plt.Axes, title: str | None = None, legend: bool = False) -> plt.Axes:
-    """One panel: p_data black dotted, p_g green solid, D(x) blue dashed; below, z -> x = G(z)."""
-    x = p["x"]
-    ymax = 1.05 * max(float(np.max(p["p_data"])), float(np.max(p["p_g"])), 1.0)
-    ax.plot(x, p["p_data"], "k:", lw=2, label="$p_{data}$")
-    ax.plot(x, p["p_g"], "g-", lw=2, label="$p_g$" + ("" if p["exact"] else " (histogram estimate)"))
-    ax.plot(x, p["d"], "b--", lw=2, label="$D(x)$")
-    # the two lines of the paper's drawing: x above (at y = -0.15), z below (at y = -0.55)
-    y_x, y_z = -0.15, -0.55
-    z = np.asarray(p["z"])
-    z_on_x = np.interp(z, [z.min(), z.max()], [x.min() + 0.15 * (x.max() - x.min()), x.max() - 0.15 * (x.max() - x.min())])
-    ax.hlines([y_x, y_z], x.min(), x.max(), color="0.3", lw=1)
-    for zx, gx in zip(z_on_x, p["gz"]):
-        ax.annotate("", xy=(gx, y_x), xytext=(zx, y_z), arrowprops=dict(arrowstyle="->", color="0.4", lw=0.8))
-    ax.text(x.min(), y_z - 0.1, "z", fontsize=9)
-    ax.text(x.min(), y_x + 0.03, "x", fontsize=9)
-    ax.set_ylim(y_z - 0.15, ymax)
-    ax.set_xlim(x.min(), x.max())
-    ax.set_title(title if title is not None else f"{p['label']} (step {p['step']})", fontsize=9)
+def figure1_panel(snap: Any, ax: plt.Axes | None = None, title: str | None = None, ymax: float = 1.2,
+                  show_d_star: bool = True, before: Any = None, fontsize: float = 9) -> plt.Axes:
+    """One panel of Figure 1 from a ``toyrun.Snapshot``; returns the axes.
+
+    Above: p_data black dotted, p_g green solid, D(x) blue dashed (and D* = p_data/(p_data+p_g)
+    thin grey where either density has mass). Below, the paper's two lines: the noise line with
+    evenly spaced probability levels u (equal probability between arrows; tick labels give z) and
+    arrows up to x = G(z) on the x line: where arrow heads bunch, G contracts and p_g is high.
+    ``before``: an earlier Snapshot whose p_g and arrow heads are drawn pale (what G moved from).
+    Curves above ``ymax`` are clipped (early p_g spikes), which the panel then says.
+    """
+    from scipy import stats
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.2, 3.6), dpi=80)
+    x = np.asarray(snap.x)
+    lo, hi = float(x[0]), float(x[-1])
+    y_x, y_z = -0.22 * ymax, -0.62 * ymax          # the x line and the z line of the paper's drawing
+    if before is not None:
+        ax.plot(x, np.minimum(before.p_g, ymax), color="tab:green", alpha=0.3, lw=1.5, label="$p_g$ before")
+        ax.plot(before.gz, np.full(len(before.gz), y_x), "|", color="tab:green", alpha=0.4, ms=8)
+    if show_d_star:
+        mass = 0.5 * (snap.p_data + snap.p_g)
+        ds = np.where(mass > 2e-2 * mass.max(), snap.d_star, np.nan)
+        ax.plot(x, ds, color="0.55", lw=1, label="$D^*$")
+    estimated = not str(snap.pg_method).startswith("exact")
+    ax.plot(x, snap.p_data, "k:", lw=2, label="$p_{data}$")
+    ax.plot(x, np.minimum(snap.p_g, ymax), "g-", lw=2,
+            label="$p_g$" + (" (estimated)" if estimated else ""))
+    ax.plot(x, snap.d, "b--", lw=2, label="$D(x)$")
+    # noise line: u in (0, 1) spread over the middle 80 % of the window
+    left, right = lo + 0.1 * (hi - lo), hi - 0.1 * (hi - lo)
+    u_pos = left + np.asarray(snap.u) * (right - left)
+    ax.hlines([y_x, y_z], lo, hi, color="0.25", lw=1)
+    for ux, gx in zip(u_pos, snap.gz):
+        if lo <= gx <= hi:
+            ax.annotate("", xy=(gx, y_x), xytext=(ux, y_z),
+                        arrowprops=dict(arrowstyle="-|>", color="0.35", lw=0.7, mutation_scale=6, shrinkA=0, shrinkB=0))
+    z_ticks = (-2, -1, 0, 1, 2) if getattr(snap, "noise", "normal") == "normal" else (-1, -0.5, 0, 0.5, 1)
+    for zt in z_ticks:
+        ut = stats.norm.cdf(zt) if getattr(snap, "noise", "normal") == "normal" else (zt + 1) / 2
+        xt = left + ut * (right - left)
+        ax.plot([xt, xt], [y_z - 0.03 * ymax, y_z], color="0.25", lw=1)
+        ax.text(xt, y_z - 0.05 * ymax, f"{zt:g}", ha="center", va="top", fontsize=fontsize - 2, color="0.25")
+    ax.text(lo + 0.01 * (hi - lo), y_x + 0.02 * ymax, "x", fontsize=fontsize, style="italic")
+    ax.text(lo + 0.01 * (hi - lo), y_z + 0.02 * ymax, "z", fontsize=fontsize, style="italic")
+    notes = []
+    if float(np.max(snap.p_g)) > ymax:
+        notes.append(f"$p_g$ clipped (peak {float(np.max(snap.p_g)):.1f})")
+    if estimated:
+        notes.append("$p_g$ estimated: " + str(snap.pg_method))
+    elif snap.pg_method != "exact":
+        notes.append("$p_g$ " + str(snap.pg_method).replace("exact (sum over ", "exact, sum over "))
+    if notes:
+        ax.text(hi - 0.01 * (hi - lo), 0.97 * ymax, "\n".join(notes), ha="right", va="top", fontsize=fontsize - 2.5)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(y_z - 0.17 * ymax, ymax)
     ax.set_yticks([0, 0.5, 1.0])
     ax.set_xlabel("x")
-    if legend:
-        ax.legend(loc="upper left", fontsize=8)
+    ax.set_ylabel("density / $D(x)$")
+    ax.set_title(title if title is not None else f"{snap.label}: JSD = {snap.jsd:.3f} nats", fontsize=fontsize)
     return ax
 
 
-def figure1(panels: Sequence[dict], figsize: tuple[float, float] = (14, 3.6), dpi: int = 80):
-    """The four panels (a)-(d) of Figure 1 side by side, from ``toyrun.run_figure1(...).panels``."""
+def figure1(panels: Sequence[Any], figsize: tuple[float, float] = (15, 4.0), dpi: int = 80,
+            titles: dict[str, str] | None = None, ymax: float = 1.2):
+    """Figure 1 (a)-(d) side by side from ``toyrun.run_figure1(...).panels``; returns the figure.
+
+    Each title gives the paper's meaning of the panel and below it how the state was made and its
+    JSD(p_data || p_g). Panel (c) also shows (b)'s p_g and arrow heads pale: where G came from.
+    """
+    titles = FIGURE1_TITLES if titles is None else titles
     fig, axes = plt.subplots(1, len(panels), figsize=figsize, dpi=dpi, sharey=True)
-    for i, (ax, p) in enumerate(zip(np.atleast_1d(axes), panels)):
-        figure1_panel(p, ax, title=_FIG1_TITLES.get(p["label"], p["label"]) + f"\nstep {p['step']}", legend=(i == 0))
+    axes = np.atleast_1d(axes)
+    by_label = {p.label: p for p in panels}
+    for ax, p in zip(axes, panels):
+        before = by_label.get("(b)") if p.label == "(c)" else None
+        figure1_panel(p, ax, title=f"{titles.get(p.label, p.label)}\n{p.how}", ymax=ymax, before=before,
+                      fontsize=9)
+        ax.text(0.02, 0.97, f"JSD = {p.jsd:.3f} nats", transform=ax.transAxes, fontsize=8, va="top",
+                color="tab:green")
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+    handles, labels = [], []
+    for ax in axes:
+        for h, l in zip(*ax.get_legend_handles_labels()):
+            if l not in labels:
+                handles.append(h)
+                labels.append(l)
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return fig
+
+
+def figure1_animation(snapshots: Sequence[Any], max_frames: int = 24, interval: int = 250, dpi: int = 60,
+                      figsize: tuple[float, float] = (5.6, 3.6), ymax: float = 1.2):
+    """The whole run as an HTML animation (``animate``) of Figure-1 panels, one per chosen snapshot.
+
+    At most ``max_frames`` frames, spaced geometrically in snapshot index (the first steps change
+    fastest), first and last always included; small PNG frames keep the notebook near 0.5 MB.
+    """
+    n = len(snapshots)
+    if n == 0:
+        raise ValueError("snapshots must not be empty.")
+    if not isinstance(max_frames, int) or max_frames < 2:
+        raise ValueError(f"max_frames must be an int >= 2, got {max_frames!r}.")
+    idx = np.unique(np.concatenate([[0], np.round(np.geomspace(1, n, max_frames - 1)).astype(int) - 1, [n - 1]]))
+    frames = [snapshots[i] for i in idx]
+
+    def draw(fig, snap):
+        ax = fig.add_subplot(1, 1, 1)
+        figure1_panel(snap, ax, title=f"step {snap.step}: JSD = {snap.jsd:.3f} nats, "
+                                      f"max|D - 1/2| = {snap.d_dev:.2f}", ymax=ymax, show_d_star=False, fontsize=8)
+        ax.legend(loc="upper left", fontsize=7, frameon=False)
+        fig.tight_layout()
+
+    return animate(frames, draw, figsize=figsize, interval=interval, dpi=dpi)
+
+
+# ---- notebook 06: a DCGAN on MNIST, measured (digit histograms, latent walks, norms)
+def digit_histograms(hists: "dict[str, Any]", ax: plt.Axes | None = None, band: tuple[float, float] | None = (0.07, 0.13),
+                     title: str = "Digit histogram of generated samples") -> plt.Axes:
+    """Grouped bars of digit fractions h_y (one group per digit 0-9, one bar per entry of ``hists``).
+
+    ``hists`` maps a label (e.g. "DCGAN") to 10 fractions summing to 1; a dotted line marks the
+    uniform 1/10 and a shaded band the range ``band`` (the 7-13 % target of notebook 06).
+    """
+    if not hists:
+        raise ValueError("hists must map at least one label to 10 fractions.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    k = len(hists)
+    width = 0.8 / k
+    digits = np.arange(10)
+    if band is not None:
+        ax.axhspan(band[0], band[1], color="tab:green", alpha=0.12, label=f"{band[0]:.0%} to {band[1]:.0%}")
+    for i, (label, h) in enumerate(hists.items()):
+        h = np.asarray(h.detach().cpu() if isinstance(h, Tensor) else h, dtype=float).ravel()
+        if h.shape != (10,):
+            raise ValueError(f"hists[{label!r}] must have 10 entries, got shape {h.shape}.")
+        ax.bar(digits - 0.4 + width * (i + 0.5), h, width=width, label=label)
+    ax.axhline(0.1, color="k", ls=":", lw=1, label="uniform 1/10")
+    ax.set_xticks(digits)
+    ax.set_xlabel("digit predicted by the classifier")
+    ax.set_ylabel("fraction of samples")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
+def image_rows(rows: "dict[str, Any]", title: str | None = None, scale: float = 0.7,
+               captions: "Sequence[str] | None" = None) -> plt.Figure:
+    """One labelled row of images per entry of ``rows`` (label -> images (n, 1, H, W) in [-1, 1]).
+
+    Used for interpolation paths (slerp vs lerp) and latent arithmetic; ``captions`` (one per
+    column) are written above the first row. Returns the figure.
+    """
+    if not rows:
+        raise ValueError("rows must map at least one label to images.")
+    n = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), 1, figsize=(scale * n + 1.2, scale * len(rows) + 0.5 + (0.3 if title else 0)),
+                             squeeze=False)
+    for ax, (label, imgs) in zip(axes[:, 0], rows.items()):
+        grid = make_grid(imgs, nrow=n, padding=2)
+        ax.imshow(grid, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for s in ax.spines.values():
+            s.set_visible(False)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if captions is not None:
+        tile = 30
+        top = axes[0, 0]
+        top.set_xticks([2 + tile * i + 14 for i in range(len(captions))])
+        top.set_xticklabels(list(captions), fontsize=8)
+        top.xaxis.tick_top()
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def figure1_animation(frames: Sequence[dict], interval: int = 300):
-    """The whole run as an HTML animation of Figure-1 panels (one per recorded step)."""
-    def draw(fig, p):
-        figure1_panel(p, fig.add_subplot(1, 1, 1), legend=True)
-    return animate(list(frames), draw, figsize=(5.5, 3.6), interval=interval, dpi=60)
+def path_norms(t: "Any", norms: "dict[str, Any]", reference: float | None = None, ax: plt.Axes | None = None,
+               title: str = "Norm of z along the path") -> plt.Axes:
+    """||z(t)|| along interpolation paths (label -> norms), with the typical norm sqrt(d) as a line."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    t = np.asarray(t, dtype=float)
+    for label, v in norms.items():
+        ax.plot(t, np.asarray(v.detach().cpu() if isinstance(v, Tensor) else v, dtype=float), marker="o", ms=3, label=label)
+    if reference is not None:
+        ax.axhline(reference, color="k", ls=":", lw=1, label=r"$\sqrt{d}$ (typical $\|z\|$)")
+    ax.set_xlabel("t (0 = first digit, 1 = second)")
+    ax.set_ylabel(r"$\|z(t)\|$")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    return ax

@@ -34,3 +34,47 @@ def test_lookup_by_name():
     assert losses.get_generator_loss("saturating") is losses.generator_loss_saturating
     with pytest.raises(ValueError, match="g_loss"):
         losses.get_generator_loss("hinge")
+
+
+def test_values_at_confident_logits_are_right_not_just_finite():
+    m = 4
+    right_r, right_f = torch.full((m,), 500.0), torch.full((m,), -500.0)   # D sure and right
+    assert losses.discriminator_loss(right_r, right_f).item() == pytest.approx(0.0, abs=1e-30)
+    # D sure and wrong: -log sigma(-500) = 500 for each term
+    assert losses.discriminator_loss(right_f, right_r).item() == pytest.approx(1000.0, rel=1e-6)
+    assert losses.generator_loss_nonsaturating(right_f).item() == pytest.approx(500.0, rel=1e-6)
+    assert losses.generator_loss_saturating(right_f).item() == pytest.approx(0.0, abs=1e-30)
+
+
+def test_equal_to_bce_with_logits_and_shape_agnostic():
+    r, f = torch.randn(16, 1, generator=torch.Generator().manual_seed(0)), torch.randn(16, 1)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    want = bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f))
+    torch.testing.assert_close(losses.discriminator_loss(r, f), want)
+    torch.testing.assert_close(losses.discriminator_loss(r[:, 0], f[:, 0]), want)
+    torch.testing.assert_close(losses.generator_loss_nonsaturating(f), bce(f, torch.ones_like(f)))
+
+
+def test_gradients_of_the_library_losses_wrt_logits():
+    m = 25
+    a = torch.linspace(-12, 12, m, requires_grad=True)
+    (g_sat,) = torch.autograd.grad(losses.generator_loss_saturating(a), a)
+    (g_ns,) = torch.autograd.grad(losses.generator_loss_nonsaturating(a), a)
+    s = torch.sigmoid(a.detach())
+    torch.testing.assert_close(g_sat, -s / m)          # d/da log(1 - sigma(a)) = -sigma(a)
+    torch.testing.assert_close(g_ns, -(1 - s) / m)     # d/da -log sigma(a) = -(1 - sigma(a))
+    # where D confidently rejects the fakes (a = -12) the saturating gradient has vanished, the other has not
+    assert abs(g_sat[0].item()) * m < 1e-5 and abs(g_ns[0].item()) * m > 0.99
+    r = torch.linspace(-3, 3, m, requires_grad=True)
+    f = torch.linspace(-2, 4, m, requires_grad=True)
+    gr, gf = torch.autograd.grad(losses.discriminator_loss(r, f), (r, f))
+    torch.testing.assert_close(gr, -(1 - torch.sigmoid(r.detach())) / m)
+    torch.testing.assert_close(gf, torch.sigmoid(f.detach()) / m)
+
+
+def test_callables_pass_through_and_bad_d_loss_names():
+    fn = lambda a: a.mean()  # noqa: E731
+    assert losses.get_generator_loss(fn) is fn
+    assert losses.get_discriminator_loss("bce") is losses.discriminator_loss
+    with pytest.raises(ValueError, match="d_loss"):
+        losses.get_discriminator_loss("wasserstein")

@@ -76,3 +76,44 @@ def test_request_stop_stops_early():
     tr = make()
     h = tr.run(100, callback=lambda t: t.request_stop(), every=10)
     assert len(h) == 10
+
+
+def test_fresh_minibatches_k_times_per_step():
+    calls = []
+    base = toy.Sampler(toy.gaussian(1.0, 0.5), 0)
+
+    def sampler(m):
+        calls.append(m)
+        return base(m)
+
+    torch.manual_seed(0)
+    tr = train.GANTrainer(models.ToyGenerator(1, 1, 8), models.ToyDiscriminator(1, 16), sampler,
+                          batch_size=24, k=4, seed=0, log_every=5)
+    tr.run(5)
+    assert calls == [24] * 20          # one real minibatch per D step, none for the G step
+
+
+def test_d_step_leaves_g_and_g_step_leaves_d_unchanged():
+    tr = make()
+    g0, d0 = copy.deepcopy(tr.G.state_dict()), copy.deepcopy(tr.D.state_dict())
+    tr.d_step()
+    assert all(torch.equal(g0[k], v) for k, v in tr.G.state_dict().items())
+    assert any(not torch.equal(d0[k], v) for k, v in tr.D.state_dict().items())
+    d1 = copy.deepcopy(tr.D.state_dict())
+    tr.g_step()
+    assert all(torch.equal(d1[k], v) for k, v in tr.D.state_dict().items())
+    assert any(not torch.equal(g0[k], v) for k, v in tr.G.state_dict().items())
+
+
+def test_noise_kinds_and_sgd_with_momentum():
+    tr = make(noise="uniform", optimizer="sgd", momentum=0.9, lr_d=0.01, lr_g=0.01)
+    z = tr.sample_noise(10_000)
+    assert z.shape == (10_000, 1) and z.min() >= -1 and z.max() < 1
+    assert abs(float(z.mean())) < 0.03 and abs(float(z.var()) - 1 / 3) < 0.02
+    assert isinstance(tr.opt_d, torch.optim.SGD) and tr.opt_d.param_groups[0]["momentum"] == 0.9
+    h = tr.run(20)
+    assert len(h) == 20
+    with pytest.raises(ValueError, match="noise"):
+        make(noise="cauchy")
+    with pytest.raises(ValueError, match="optimizer"):
+        make(optimizer="rmsprop")

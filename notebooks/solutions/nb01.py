@@ -1,17 +1,27 @@
-"""Reference solutions for notebook 01's exercises."""
+"""Reference solutions for notebook 01's exercises (checked by ganlib.checks.nb01)."""
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 
 def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    # -log D(x) = softplus(-a), -log(1 - D(G(z))) = softplus(a)
+    # -log D(x) = softplus(-a) and -log(1 - D(G(z))) = softplus(a), with D = sigmoid(a):
+    # no log(0) however confident D is.
     return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
 
 
-def affine_density(x: np.ndarray, a: float, b: float) -> np.ndarray:
-    # x = a z + b  =>  z = (x - b)/a,  p_g(x) = phi(z) / |dx/dz| = phi(z) / |a|
-    z = (np.asarray(x, dtype=float) - b) / a
-    return np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi) / abs(a)
+def density_by_change_of_variables(G: torch.nn.Module, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    # x = G(z); for a monotone G, p_g(x) = p_z(z) / |G'(z)| with p_z = N(0, 1).
+    z = z.detach().clone().requires_grad_(True)
+    x = G(z)
+    (dx_dz,) = torch.autograd.grad(x.sum(), z)   # each x_i depends on z_i only, so this is G'(z_i)
+    p_z = torch.exp(-0.5 * z.detach() ** 2) / math.sqrt(2 * math.pi)
+    return x.detach(), p_z / dx_dz.abs()
+
+
+def one_iteration(trainer) -> None:
+    # Algorithm 1: k discriminator steps on fresh minibatches, then one generator step.
+    for _ in range(trainer.k):
+        trainer.d_step()
+    trainer.g_step()
