@@ -201,11 +201,12 @@ class Remedy:
         if self.minibatch_std:
             check_divisible(batch_size, self.minibatch_std, f"minibatch std (group={self.minibatch_std})")
 
-    def discriminator(self, x_dim: int, hidden: int, depth: int = 2) -> nn.Module:
+    def discriminator(self, x_dim: int, hidden: int, depth: int = 2,
+                      activation: type[nn.Module] = nn.Tanh) -> nn.Module:
         """Build the toy D for this remedy: inner ToyDiscriminator with the right number of inputs, wrapped."""
         _check_int("x_dim", x_dim)
         in_dim = x_dim * self.pack + (1 if self.minibatch_std else 0)
-        inner: nn.Module = ToyDiscriminator(x_dim=in_dim, hidden=hidden, depth=depth)
+        inner: nn.Module = ToyDiscriminator(x_dim=in_dim, hidden=hidden, depth=depth, activation=activation)
         if self.spectral_norm:
             spectral_normalize(inner)
         D = inner

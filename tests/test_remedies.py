@@ -128,3 +128,15 @@ def test_unknown_or_inconsistent_remedies_are_refused():
         remedies.Remedy("x", "bad", pack=2, minibatch_std=4)
     with pytest.raises(ValueError, match="gp_weight"):
         remedies.Remedy("x", "bad", gp_weight=-1.0)
+
+
+@pytest.mark.parametrize("name", ["none", "pack2", "minibatch-std", "spectral-norm"])
+def test_discriminator_uses_the_requested_activation(name):
+    """Remedy.discriminator(activation=...) builds the inner D with that nonlinearity (default tanh)."""
+    r = remedies.get(name)
+    relu = r.discriminator(2, hidden=8, depth=3, activation=nn.ReLU)
+    default = r.discriminator(2, hidden=8, depth=3)
+    assert sum(isinstance(m, nn.ReLU) for m in relu.modules()) == 3
+    assert not any(isinstance(m, nn.Tanh) for m in relu.modules())
+    assert sum(isinstance(m, nn.Tanh) for m in default.modules()) == 3
+    assert relu(torch.randn(8, 2)).shape[1] == 1
