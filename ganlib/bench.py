@@ -12,10 +12,13 @@ Measured on the current device (``config.get_device()`` or ``--device``):
 * for comparison, the same MLP step written as seed 002's plain loop (no History, no gradient
   norm), which shows what the trainer's bookkeeping costs;
 * the DCGAN on the CPU with and without channels_last;
-  (each compared pair is timed in alternating repeats, so load from other programs hits both);
+* where the device computes bfloat16 natively (``config.fast_bf16``: AMX / AVX512-BF16 CPUs,
+  A100-class GPUs and newer), both GANs again with bf16 autocast (``GANTrainer(precision='bf16')``),
+  which is what ``python -m ganlib train`` uses there by default
+  (each compared group is timed in alternating repeats, so load from other programs hits all);
 * the 1-D toy loop: generator steps/s of a 1-D GANTrainer run, and the time of the Figure-1 run
-  of ``ganlib.toyrun.run_figure1`` and of a mode-collapse preset of ``ganlib.widgets.run_preset``
-  when those modules exist (otherwise the line says it was skipped and why).
+  of ``ganlib.toyrun.run_figure1`` and of every mode-collapse preset of ``ganlib.widgets.run_preset``
+  (as the explorer runs them) when those modules exist (otherwise the line says it was skipped and why).
 
 Speed targets are checked here, never in timed tests. ``--quick`` is a smoke run (few steps,
 numbers not meaningful); ``--json PATH`` saves the results.
@@ -88,15 +91,17 @@ def _result(name: str, batch: int, times: list[float], steps: int, **extra: Any)
 
 
 def bench_trainer(model: str, device: torch.device, batch_size: int, steps: int, repeats: int,
-                  warmup: int, channels_last: bool = False, n_images: int = EPOCH_IMAGES) -> dict[str, Any]:
+                  warmup: int, channels_last: bool = False, n_images: int = EPOCH_IMAGES,
+                  precision: str = "fp32") -> dict[str, Any]:
     """Images/s of ``GANTrainer`` iterations (k = 1) for ``model`` on synthetic MNIST-shaped data."""
-    label, fn = trainer_setup(model, device, batch_size, max(steps, warmup, 1), channels_last, n_images)
+    label, fn = trainer_setup(model, device, batch_size, max(steps, warmup, 1), channels_last, n_images, precision)
     times = _timed_repeats(fn, device, steps, repeats, warmup)
-    return _result(label, batch_size, times, steps, model=model, channels_last=channels_last)
+    return _result(label, batch_size, times, steps, model=model, channels_last=channels_last, precision=precision)
 
 
 def trainer_setup(model: str, device: torch.device, batch_size: int, log_every: int,
-                  channels_last: bool = False, n_images: int = EPOCH_IMAGES) -> tuple[str, Callable[[int], Any]]:
+                  channels_last: bool = False, n_images: int = EPOCH_IMAGES,
+                  precision: str = "fp32") -> tuple[str, Callable[[int], Any]]:
     """(label, run(n)) for ``GANTrainer`` iterations of ``model`` on synthetic data."""
     torch.manual_seed(0)
     G, D = models.mnist_pair(model)
@@ -106,8 +111,9 @@ def trainer_setup(model: str, device: torch.device, batch_size: int, log_every: 
         G.to(memory_format=torch.channels_last)
         D.to(memory_format=torch.channels_last)
     trainer = GANTrainer(G, D, synthetic_batches(device, max(n_images, batch_size)), batch_size=batch_size,
-                         log_every=log_every)
-    label = f"{model} GAN step (GANTrainer)" + (", channels_last" if channels_last else "")
+                         log_every=log_every, precision=precision)
+    label = f"{model} GAN step (GANTrainer)" + (", channels_last" if channels_last else "") + \
+        (", bf16 autocast" if precision == "bf16" else "")
     return label, lambda n: trainer.run(n)
 
 
@@ -187,15 +193,18 @@ def _has(name: str, attr: str) -> bool:
         return False
 
 
-def _first_preset(run_preset: Callable[..., Any], steps: int | None = None) -> str:
-    """Run the first mode-collapse preset of ``ganlib.widgets.PRESETS`` (``steps`` None: its own length)."""
+def preset_names() -> list[str]:
+    """The names of ``ganlib.widgets.PRESETS`` (AttributeError if there are none)."""
     from . import widgets  # type: ignore[attr-defined]
 
-    presets = getattr(widgets, "PRESETS", None)
-    names = list(presets) if presets else []
-    name = next((n for n in names if "collapse" in str(n).lower()), names[0] if names else None)
-    if name is None:
+    names = list(getattr(widgets, "PRESETS", None) or [])
+    if not names:
         raise AttributeError("ganlib.widgets has no PRESETS to pick a preset name from")
+    return names
+
+
+def _run_preset(run_preset: Callable[..., Any], name: str, steps: int | None = None) -> str:
+    """Run one preset of the explorer (``steps`` None: its own length); returns what ran, for the label."""
     if steps is None:
         run_preset(name)
         return repr(name)
@@ -216,16 +225,22 @@ def run(device: str | torch.device | None = None, quick: bool = False, mlp_batch
     warm = 1 if quick else (50 if fast else 10)
     n = 4096 if quick else EPOCH_IMAGES
     # Each pair that is compared is timed repeat by repeat in alternation (see _interleaved).
+    bf16 = ["bf16"] if config.fast_bf16(dev) else []
     mlp = [trainer_setup("mlp", dev, mlp_batch, max(mlp_steps, warm), n_images=n),
-           plain_mlp_setup(dev, mlp_batch, n)]
-    results = [_result(label, mlp_batch, t, mlp_steps, model="mlp")
-               for (label, _), t in zip(mlp, _interleaved([fn for _, fn in mlp], dev, mlp_steps, r, warm))]
-    layouts = [False, True] if dev.type == "cpu" else [False]
-    dc = [trainer_setup("dcgan", dev, dcgan_batch, max(dc_steps, warm), channels_last=cl, n_images=n)
-          for cl in layouts]
+           plain_mlp_setup(dev, mlp_batch, n)] + \
+          [trainer_setup("mlp", dev, mlp_batch, max(mlp_steps, warm), n_images=n, precision=p) for p in bf16]
+    mlp_prec = ["fp32", "fp32"] + bf16
+    results = [_result(label, mlp_batch, t, mlp_steps, model="mlp", precision=p)
+               for (label, _), t, p in zip(mlp, _interleaved([fn for _, fn in mlp], dev, mlp_steps, r, warm),
+                                            mlp_prec)]
+    # (channels_last, precision): NCHW and NHWC in float32 on the CPU, then what training uses.
+    variants = ([(False, "fp32"), (True, "fp32")] if dev.type == "cpu" else [(False, "fp32")]) + \
+        [(dev.type == "cpu", p) for p in bf16]
+    dc = [trainer_setup("dcgan", dev, dcgan_batch, max(dc_steps, warm), channels_last=cl, n_images=n, precision=p)
+          for cl, p in variants]
     dc_times = _interleaved([fn for _, fn in dc], dev, dc_steps, r, warm if fast else min(warm, 3))
-    results += [_result(label, dcgan_batch, t, dc_steps, model="dcgan", channels_last=cl)
-                for (label, _), t, cl in zip(dc, dc_times, layouts)]
+    results += [_result(label, dcgan_batch, t, dc_steps, model="dcgan", channels_last=cl, precision=p)
+                for (label, _), t, (cl, p) in zip(dc, dc_times, variants)]
     results.append(bench_toy(dev, 30 if quick else 1000, r))
     if extras:
         # ganlib.toyrun may not exist (yet): _optional reports it as skipped instead of failing.
@@ -236,8 +251,18 @@ def run(device: str | torch.device | None = None, quick: bool = False, mlp_batch
             results.append({"name": "ganlib.toyrun.run_figure1", "skipped": "--quick (a full figure run)"}
                            if _has("toyrun", "run_figure1") else
                            _optional("toyrun", "run_figure1", lambda fn: (fn(), "")[1]))
-        results.append(_optional("widgets", "run_preset",
-                                 lambda fn: _first_preset(fn, steps=200 if quick else None)))
+        # Every preset at its own length (a learner pressing Train); quick: the first, 200 steps.
+        try:
+            names = preset_names()[:1] if quick else preset_names()
+        except (ImportError, AttributeError) as exc:
+            names = [None]
+            skipped = f"{type(exc).__name__}: {exc}"
+        for name in names:
+            if name is None:
+                results.append({"name": "ganlib.widgets.run_preset", "skipped": skipped})
+                continue
+            results.append(_optional("widgets", "run_preset",
+                                     lambda fn, name=name: _run_preset(fn, name, steps=200 if quick else None)))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine()
     return {"device": str(dev), "device_name": name, "threads": torch.get_num_threads(),
             "torch": str(torch.__version__), "quick": quick, "results": results}
@@ -249,16 +274,16 @@ def format_results(res: dict[str, Any]) -> str:
              f"torch {res['torch']}){' [quick: smoke run, numbers not meaningful]' if res['quick'] else ''}"]
     for r in res["results"]:
         if "skipped" in r:
-            lines.append(f"  {r['name']:<52} skipped ({r['skipped']})")
+            lines.append(f"  {r['name']:<60} skipped ({r['skipped']})")
         elif "images_per_s" in r:
-            lines.append(f"  {r['name']:<52} batch {r['batch_size']:>4}: {r['images_per_s']:>11,.0f} images/s "
+            lines.append(f"  {r['name']:<60} batch {r['batch_size']:>4}: {r['images_per_s']:>11,.0f} images/s "
                          f"(min {r['images_per_s_min']:,.0f}, max {r['images_per_s_max']:,.0f}), "
                          f"{r['seconds_per_epoch']:.3g} s per 60,000-image epoch")
         elif "seconds_per_5000_steps" in r:
-            lines.append(f"  {r['name']:<52} {r['steps_per_s']:>11,.0f} steps/s "
+            lines.append(f"  {r['name']:<60} {r['steps_per_s']:>11,.0f} steps/s "
                          f"({r['seconds_per_5000_steps']:.2f} s per 5,000 steps)")
         else:
-            lines.append(f"  {r['name']:<52} {r['seconds']:.2f} s")
+            lines.append(f"  {r['name']:<60} {r['seconds']:.2f} s")
     return "\n".join(lines)
 
 

@@ -2,6 +2,7 @@
 
 * ``get_device()``: cuda > mps > cpu; the environment variable ``GANLIB_DEVICE`` overrides.
 * ``set_seed(seed)``: seeds Python, NumPy and torch (all devices) in one call.
+* ``fast_bf16(device)``: whether bfloat16 arithmetic is native (and so faster) on a device.
 * ``quick_mode()``: true when ``GANLIB_QUICK=1`` (``make test`` sets it) so notebooks shrink
   their training; both modes run the same code.
 * ``PACKAGE_DIR``, ``REPO_DIR``, ``DATA_DIR``: paths resolved from this file, never from the
@@ -84,6 +85,22 @@ def set_seed(seed: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed(seed)
     return g
+
+
+def fast_bf16(device: str | torch.device) -> bool:
+    """True when ``device`` computes in bfloat16 natively, so bf16 autocast speeds training up.
+
+    CPU: Intel AMX tiles or AVX512-BF16 instructions (oneDNN then runs bf16 convolutions about
+    twice as fast as float32; without them bf16 is emulated and slower). CUDA: compute capability
+    8.0 or newer (A100, H100, ...). Other devices: False.
+    """
+    dev = torch.device(device)
+    if dev.type == "cpu":
+        checks = [getattr(torch.cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+        return any(bool(check()) for check in checks if check is not None)
+    if dev.type == "cuda":
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(dev)[0] >= 8
+    return False
 
 
 def quick_mode() -> bool:

@@ -18,7 +18,8 @@ This module adds what a real-data run needs around the one training loop (``ganl
   History as a run that was never stopped (tested in tests/test_experiment.py);
 * speed: no host synchronisation per step (the trainer copies numbers to the host every
   ``log_every`` steps and the progress bar reads only those); TF32 matmuls on CUDA; channels_last
-  for the DCGAN on the CPU (~12 % faster there, DESIGN.md).
+  for the DCGAN on the CPU (~12 % faster there, DESIGN.md); bfloat16 autocast where the device
+  computes bf16 natively (about 2x on a CPU with AMX; measured by ``python -m ganlib bench``).
 
 Notebook use::
 
@@ -44,12 +45,13 @@ from typing import Any, Callable
 import torch
 
 from . import checkpoint, config, data, models
-from .train import DivergenceError, GANTrainer, History
+from .train import PRECISIONS, DivergenceError, GANTrainer, History
 
 #: Seed 002's settings for the MLP GAN; the DCGAN uses the DCGAN paper's batch of 128.
 DEFAULT_BATCH = {"mlp": 512, "dcgan": 128}
 #: Settings that define a run: a resumed run must use the same values.
-FIXED_ON_RESUME = ("model", "dataset", "batch_size", "k", "z_dim", "width", "seed", "n_samples", "subset")
+FIXED_ON_RESUME = ("model", "dataset", "batch_size", "k", "z_dim", "width", "d_depth", "seed", "n_samples",
+                   "subset")
 #: Offset between the run seed and the seed of the evaluation noise, so fixed_z is not the
 #: trainer's first noise draw.
 _FIXED_Z_SEED_OFFSET = 1_000_003
@@ -67,6 +69,7 @@ class RunConfig:
     g_loss: 'non-saturating' (default) or 'saturating'.
     k: discriminator steps per generator step (Algorithm 1; k = 1 as in the paper).
     z_dim: noise dimension (100 in seed 002). width: hidden units (mlp, 256) or ngf = ndf (dcgan, 64).
+    d_depth: strided convolution blocks in the DCGAN's D, 3 (default) or 2 (``models.DCGANDiscriminator``).
     seed: seeds the weights, the data order, the training noise and the evaluation noise.
     max_steps: stop after this many generator steps in total (None: no limit).
     subset: train on the first ``subset`` training images only (small demos and tests).
@@ -74,6 +77,9 @@ class RunConfig:
     log_every: copy losses to the host (and refresh the progress bar) every this many steps.
     channels_last: NHWC memory layout for the DCGAN; None = on for the DCGAN on the CPU.
     tf32: allow TF32 matmuls/convolutions on CUDA (faster; ~1e-3 relative precision).
+    precision: 'fp32' or 'bf16' (bfloat16 autocast of the forward passes, ``GANTrainer``); None =
+        'bf16' where the device computes bfloat16 natively (``config.fast_bf16``: CPUs with AMX or
+        AVX512-BF16, GPUs from the A100 on), 'fp32' elsewhere.
     checkpoint_every: write ``last.pt`` every this many epochs (and always at the end).
     """
 
@@ -88,6 +94,7 @@ class RunConfig:
     k: int = 1
     z_dim: int = 100
     width: int | None = None
+    d_depth: int = 3
     seed: int = 0
     max_steps: int | None = None
     subset: int | None = None
@@ -95,6 +102,7 @@ class RunConfig:
     log_every: int = 50
     channels_last: bool | None = None
     tf32: bool = True
+    precision: str | None = None
     checkpoint_every: int = 1
 
     def __post_init__(self) -> None:
@@ -107,6 +115,8 @@ class RunConfig:
         for name in ("epochs", "batch_size", "k", "z_dim", "n_samples", "log_every", "checkpoint_every"):
             _check_int(name, getattr(self, name), 1)
         _check_int("seed", self.seed, 0)
+        if self.d_depth not in (2, 3):
+            raise ValueError(f"d_depth must be 2 or 3 (blocks in the DCGAN's D), got {self.d_depth!r}.")
         for name in ("width", "max_steps", "subset"):
             if getattr(self, name) is not None:
                 _check_int(name, getattr(self, name), 1)
@@ -120,6 +130,9 @@ class RunConfig:
                 raise ValueError(f"{name} must be a number in [0, 1), got {v!r}.")
         from .losses import get_generator_loss
         get_generator_loss(self.g_loss)  # raises ValueError naming g_loss if unknown
+        if self.precision is not None and self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r} is not known; use one of {list(PRECISIONS)} "
+                             f"(or None: bf16 where the device computes it natively).")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -127,6 +140,9 @@ class RunConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
         known = {f.name for f in fields(cls)}
+        d = dict(d)
+        if d.get("model") == "dcgan" and "d_depth" not in d:
+            d["d_depth"] = 2  # runs saved before D had a third block
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
@@ -199,7 +215,7 @@ class Experiment:
             torch.backends.cuda.matmul.allow_tf32 = True  # TF32 tensor cores: ~8x the FP32 rate
             torch.backends.cudnn.allow_tf32 = True
         config.set_seed(cfg.seed)  # the models' initial weights
-        self.G, self.D = models.mnist_pair(cfg.model, z_dim=cfg.z_dim, width=cfg.width)
+        self.G, self.D = models.mnist_pair(cfg.model, z_dim=cfg.z_dim, width=cfg.width, d_depth=cfg.d_depth)
         self.G.to(self.device)
         self.D.to(self.device)
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else \
@@ -216,10 +232,12 @@ class Experiment:
         if self.steps_per_epoch < 1:
             raise ValueError(f"batch_size * k = {cfg.batch_size * cfg.k} exceeds the {len(self.batches)} "
                              f"training images; use a smaller batch_size or a larger subset.")
+        self.precision = cfg.precision if cfg.precision is not None else \
+            ("bf16" if config.fast_bf16(self.device) else "fp32")
         self.trainer = GANTrainer(
             self.G, self.D, self.batches, z_dim=cfg.z_dim, batch_size=cfg.batch_size, k=cfg.k,
             g_loss=cfg.g_loss, optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
-            betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every)
+            betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every, precision=self.precision)
         gen = torch.Generator().manual_seed(cfg.seed + _FIXED_Z_SEED_OFFSET)
         self.fixed_z = torch.randn(cfg.n_samples, cfg.z_dim, generator=gen).to(self.device)
 
@@ -340,6 +358,7 @@ class Experiment:
             "train_seconds": round(self.train_seconds, 3), "device": str(self.device),
             "device_name": torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
             "torch": str(torch.__version__), "channels_last": bool(self.channels_last),
+            "precision": self.precision,
             "threads": torch.get_num_threads(), "n_train": len(self.batches),
         }
 
@@ -494,8 +513,9 @@ def train_run(cfg: RunConfig | None = None, out: str | Path | None = None, *,
 
 # --------------------------------------------------------------------------- CLI
 #: CLI options that map to RunConfig fields (None = not given: keep the default or the saved value).
-_CLI_FIELDS = ("epochs", "batch_size", "lr", "beta1", "beta2", "g_loss", "k", "z_dim", "width", "seed",
-               "max_steps", "subset", "n_samples", "log_every", "channels_last", "checkpoint_every")
+_CLI_FIELDS = ("epochs", "batch_size", "lr", "beta1", "beta2", "g_loss", "k", "z_dim", "width", "d_depth", "seed",
+               "max_steps", "subset", "n_samples", "log_every", "channels_last", "precision",
+               "checkpoint_every")
 
 
 def cli_add_arguments(parser: Any) -> None:
@@ -515,6 +535,8 @@ def cli_add_arguments(parser: Any) -> None:
     parser.add_argument("--k", type=int, default=None, help="D steps per G step (default 1)")
     parser.add_argument("--z-dim", type=int, default=None, help="noise dimension (default 100)")
     parser.add_argument("--width", type=int, default=None, help="hidden units (mlp, 256) or ngf=ndf (dcgan, 64)")
+    parser.add_argument("--d-depth", type=int, default=None, choices=[2, 3],
+                        help="strided blocks in the DCGAN's D (default 3)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in total")
     parser.add_argument("--subset", type=int, default=None, help="use only the first N training images")
@@ -525,6 +547,8 @@ def cli_add_arguments(parser: Any) -> None:
                         help="NHWC layout (default: on for dcgan on the CPU)")
     parser.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     parser.add_argument("--no-tf32", action="store_true", help="exact FP32 matmuls on CUDA")
+    parser.add_argument("--precision", default=None, choices=list(PRECISIONS),
+                        help="bf16 autocast or fp32 (default: bf16 where the device computes it natively)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--gif", action="store_true", help="also write samples.gif (the grids over epochs)")

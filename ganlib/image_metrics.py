@@ -25,6 +25,8 @@ All metrics run in batches on the training device, on 10,000 samples by default.
 
 CLI: ``python -m ganlib train-classifier`` retrains the classifier (4 epochs on one CPU thread;
 minutes on an idle machine) and prints the SHA-256 to pin in ``CLASSIFIER_SHA256``.
+``python -m ganlib.image_metrics pretrained`` measures the shipped generators
+(``ganlib.pretrained``) on 10,000 samples each and writes ``data/pretrained/metrics.json``.
 """
 from __future__ import annotations
 
@@ -586,3 +588,56 @@ def cli_run(args: argparse.Namespace) -> int:
         print("This differs from the pinned CLASSIFIER_SHA256 in ganlib/image_metrics.py: pin the new "
               "value only if you mean to replace the shipped classifier (everyone's metrics change).")
     return 0 if acc >= 0.993 else 1
+
+
+# ----------------------------------------------------------------------------------- shipped generators
+def pretrained_metrics(names: tuple[str, ...] = ("mlp", "dcgan"), n: int = 10_000, seed: int = 0,
+                       device: str | torch.device | None = None) -> dict[str, Any]:
+    """Measure the shipped generators (``ganlib.pretrained``) on ``n`` samples each, z seeded by ``seed``.
+
+    Returns a JSON-ready dict: the classifier's identity and test accuracy, the FID floor, and per
+    generator its ``ImageMetrics`` plus how it was trained (``pretrained.info``).
+    """
+    from . import data, pretrained
+    dev = config.get_device(None if device is None else str(device))
+    test_x, test_y = data.load_mnist("test")
+    out: dict[str, Any] = {
+        "n_samples": n, "seed": seed, "device": str(dev), "torch": torch.__version__,
+        "classifier": {"file": CLASSIFIER_PATH.name, "sha256": CLASSIFIER_SHA256,
+                       "test_accuracy": accuracy(load_classifier(dev), test_x, test_y)},
+        "fid_floor_test_vs_train": fid_floor(min(n, 10_000), dev),
+        "generators": {},
+    }
+    for name in names:
+        G = pretrained.load_generator(name, device=dev)
+        m = evaluate_generator(G, n=n, seed=seed)
+        out["generators"][name] = {"generator_sha256": pretrained.SHA256[name], "training": pretrained.info(name),
+                                   **m.to_dict()}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ganlib.image_metrics pretrained [--n N] [--out FILE]``: write the shipped generators' metrics."""
+    p = argparse.ArgumentParser(prog="python -m ganlib.image_metrics")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("pretrained", help="measure the shipped generators and write data/pretrained/metrics.json")
+    e.add_argument("--n", type=int, default=10_000, help="samples per generator (default 10,000)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the noise z (default 0)")
+    e.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
+    e.add_argument("--out", default=str(config.DATA_DIR / "pretrained" / "metrics.json"))
+    args = p.parse_args(argv)
+    res = pretrained_metrics(n=args.n, seed=args.seed, device=args.device)
+    out = Path(args.out)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(res, indent=1) + "\n")
+    os.replace(tmp, out)
+    print(f"FID floor (test vs train, n = {args.n}): {res['fid_floor_test_vs_train']:.3f}")
+    for name, r in res["generators"].items():
+        print(f"{name}: classifier score {r['classifier_score']:.3f}, FID {r['fid']:.3f}, KL {r['kl_from_uniform']:.4f}, "
+              f"digits {100 * r['min_fraction']:.1f}-{100 * r['max_fraction']:.1f} %")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -122,20 +122,33 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """28x28 DCGAN D: (m, 1, 28, 28) -> (m, 1) logits.
+    """28x28 DCGAN D: (m, 1, 28, 28) -> (m, 1) logits; strided convolutions, no pooling.
 
-    Conv(ch, ndf, 4, 2, 1)-LReLU(0.2): 28 -> 14; Conv(ndf, 2ndf, 4, 2, 1)-BN-LReLU(0.2): 14 -> 7;
-    Conv(2ndf, 1, 7, 1, 0): 7 -> 1 logit. No BN on the first layer (Radford et al. 2016).
+    depth 3 (default): Conv(ch, ndf, 4, 2, 1)-LReLU(0.2): 28 -> 14; Conv(ndf, 2ndf, 4, 2, 1)-BN-LReLU:
+    14 -> 7; Conv(2ndf, 4ndf, 3, 2, 1)-BN-LReLU: 7 -> 4; Conv(4ndf, 1, 4): 4 -> 1 logit.
+    depth 2: the first two blocks, then Conv(2ndf, 1, 7): 7 -> 1 logit.
+    No BN on the first layer (Radford et al. 2016). The third block gives D a non-linear view of
+    the whole digit (with two blocks only the final linear layer sees all of it). Seed 002: D must
+    be strong enough to give G a useful gradient; in our CPU runs G's samples scored clearly
+    better against this D from the first epochs on (README, "The shipped DCGAN"), for about 18 %
+    more time per training step.
     """
 
-    def __init__(self, ndf: int = 64, channels: int = 1, slope: float = 0.2) -> None:
+    def __init__(self, ndf: int = 64, channels: int = 1, slope: float = 0.2, depth: int = 3) -> None:
         super().__init__()
         _check_positive(ndf=ndf, channels=channels)
-        self.features = nn.Sequential(
+        if depth not in (2, 3):
+            raise ValueError(f"depth must be 2 or 3 (strided convolution blocks), got {depth!r}.")
+        self.depth = depth
+        blocks: list[nn.Module] = [
             nn.Conv2d(channels, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(slope, True),
             nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(slope, True),
-        )
-        self.head = nn.Conv2d(ndf * 2, 1, 7, 1, 0)
+        ]
+        if depth == 3:
+            blocks += [nn.Conv2d(ndf * 2, ndf * 4, 3, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
+                       nn.LeakyReLU(slope, True)]
+        self.features = nn.Sequential(*blocks)
+        self.head = nn.Conv2d(ndf * 4, 1, 4, 1, 0) if depth == 3 else nn.Conv2d(ndf * 2, 1, 7, 1, 0)
         init_dcgan_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -160,15 +173,17 @@ MNIST_MODELS = {
 }
 
 
-def mnist_pair(name: str, z_dim: int = 100, width: int | None = None, channels: int = 1) -> tuple[nn.Module, nn.Module]:
-    """Build (G, D) for MNIST by name: 'mlp' (width = hidden, default 256) or 'dcgan' (width = ngf = ndf, default 64)."""
+def mnist_pair(name: str, z_dim: int = 100, width: int | None = None, channels: int = 1,
+               d_depth: int = 3) -> tuple[nn.Module, nn.Module]:
+    """Build (G, D) for MNIST by name: 'mlp' (width = hidden, default 256) or 'dcgan' (width = ngf = ndf,
+    default 64; ``d_depth`` strided blocks in D, 3 or 2)."""
     if name not in MNIST_MODELS:
         raise ValueError(f"model={name!r} is not known; use one of {sorted(MNIST_MODELS)}.")
     if name == "mlp":
         h = 256 if width is None else width
         return MLPGenerator(z_dim, h, channels=channels), MLPDiscriminator(h, channels=channels)
     w = 64 if width is None else width
-    return DCGANGenerator(z_dim, w, channels), DCGANDiscriminator(w, channels)
+    return DCGANGenerator(z_dim, w, channels), DCGANDiscriminator(w, channels, depth=d_depth)
 
 
 def count_parameters(module: nn.Module) -> int:

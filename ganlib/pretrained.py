@@ -37,7 +37,7 @@ PRETRAINED_DIR: Path = config.DATA_DIR / "pretrained"
 #: SHA-256 of each shipped generator file (data/pretrained/<name>_generator.pt), one entry per model.
 SHA256: dict[str, str] = {
     "mlp": "f80683b6917bee0cc3c86e9c2269ec5c36ede0ed1fb852657231d2b2a512d75b",
-    "dcgan": "38a4c9d9e7fb8b30a2fb5a76f842eee35afc64cf007d1f2fdab2037678ae0c22",
+    "dcgan": "20d91d2cd069aa5fb53010cd0e3fc4aaac2fcc54ee238ea0241c52c812964e94",
 }
 
 
@@ -152,7 +152,9 @@ def export(run_dir: str | Path, name: str, out_dir: str | Path | None = None,
         "state_dict": {k: (v.half() if v.is_floating_point() else v) for k, v in trainer["G"].items()},
         "info": {"dataset": cfg["dataset"], "epochs": int(meta["epoch"]), "steps": int(trainer["step"]),
                  "batch_size": cfg["batch_size"], "lr": cfg["lr"], "betas": [cfg["beta1"], cfg["beta2"]],
-                 "g_loss": cfg["g_loss"], "k": cfg["k"], "seed": cfg["seed"], "device": meta.get("device"),
+                 "g_loss": cfg["g_loss"], "k": cfg["k"], "seed": cfg["seed"],
+                 "d_depth": cfg.get("d_depth", 2) if name == "dcgan" else None,
+                 "precision": meta.get("precision", "fp32"), "device": meta.get("device"),
                  "device_name": meta.get("device_name"), "threads": meta.get("threads"),
                  "train_seconds": meta.get("train_seconds"),
                  "images_per_second": None if ips is None else round(ips, 1),

@@ -21,7 +21,11 @@ def test_quick_run_reports_every_measurement():
     names = [r["name"] for r in res["results"]]
     assert any(n.startswith("mlp GAN step (GANTrainer)") for n in names)
     assert any("plain seed-002 loop" in n for n in names)
-    assert sum(n.startswith("dcgan GAN step") for n in names) == 2  # with and without channels_last
+    # NCHW and channels_last in float32, plus bf16 autocast where the CPU computes bf16 natively.
+    bf16 = config.fast_bf16("cpu")
+    assert sum(n.startswith("dcgan GAN step") for n in names) == 2 + bf16
+    assert sum("bf16 autocast" in n for n in names) == 2 * bf16
+    assert {r.get("precision") for r in res["results"] if "images_per_s" in r} == ({"fp32", "bf16"} if bf16 else {"fp32"})
     for r in res["results"]:
         if "images_per_s" in r:
             assert r["images_per_s"] > 0 and math.isclose(r["seconds_per_epoch"], 60_000 / r["images_per_s"])
@@ -55,11 +59,15 @@ def test_cli_quick_writes_json(tmp_path):
     assert doc["threads"] == 1 and len(doc["results"]) >= 4
 
 
-def test_mode_collapse_preset_is_timed():
-    """The widgets preset timing runs the real collapse preset (shortened) and reports seconds."""
-    r = bench._optional("widgets", "run_preset", lambda fn: bench._first_preset(fn, steps=50))
+def test_every_mode_collapse_preset_is_timed():
+    """The bench times every preset of the explorer; here each is run shortened and reports seconds."""
+    from ganlib import widgets
+
+    names = bench.preset_names()
+    assert names == list(widgets.PRESETS) and any("collapse" in n for n in names) and any("remedy" in n for n in names)
+    r = bench._optional("widgets", "run_preset", lambda fn: bench._run_preset(fn, names[1], steps=50))
     assert "skipped" not in r, r
-    assert "collapse" in r["name"] and "steps=50" in r["name"]
+    assert repr(names[1]) in r["name"] and "steps=50" in r["name"]
     assert r["seconds"] > 0
     assert "s" in bench.format_results({"device": "cpu", "device_name": "x", "threads": 1, "torch": "t",
                                         "quick": True, "results": [r]})

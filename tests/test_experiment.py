@@ -112,10 +112,19 @@ def test_existing_run_needs_resume_and_matching_settings(tmp_path):
     ("model", "gan", "model='gan'"), ("dataset", "cifar", "dataset='cifar'"),
     ("batch_size", 0, "batch_size must be an int >= 1"), ("lr", -1.0, "lr must be a positive"),
     ("beta1", 1.5, "beta1 must be"), ("g_loss", "wasserstein", "g_loss='wasserstein'"),
+    ("precision", "fp16", "precision='fp16' is not known"),
 ])
 def test_bad_settings_name_the_parameter(field, value, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace("[", r"\[")):
         RunConfig(**{field: value})
+
+
+def test_precision_defaults_to_bf16_only_where_it_is_native(tmp_path):
+    exp = Experiment(RunConfig(**SMALL), out=tmp_path / "auto", verbose=False)
+    assert exp.precision == ("bf16" if config.fast_bf16("cpu") else "fp32") == exp.trainer.precision
+    assert exp.meta()["precision"] == exp.precision
+    exp = Experiment(RunConfig(precision="fp32", **SMALL), out=tmp_path / "fp32", verbose=False)
+    assert exp.trainer.precision == "fp32"
 
 
 def test_cli_train_and_resume(tmp_path):

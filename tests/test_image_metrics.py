@@ -154,3 +154,27 @@ def test_bad_inputs_are_named():
         im.classify(torch.zeros(2, 1, 28, 28), batch_size=0)
     with pytest.raises(ValueError, match="split"):
         im.reference_statistics("valid")
+
+
+# ------------------------------------------------------------------ the shipped generators, measured
+def test_shipped_dcgan_beats_the_shipped_mlp():
+    from ganlib import pretrained
+    dc = im.evaluate_generator(pretrained.load_generator("dcgan", "cpu"), n=2000, seed=1)
+    mlp = im.evaluate_generator(pretrained.load_generator("mlp", "cpu"), n=2000, seed=1)
+    assert dc.fid < 0.5 * mlp.fid
+    assert dc.classifier_score > mlp.classifier_score
+    assert dc.kl_from_uniform < mlp.kl_from_uniform
+
+
+def test_shipped_metrics_json_describes_the_shipped_files():
+    import json
+    from ganlib import config, pretrained
+    doc = json.loads((config.DATA_DIR / "pretrained" / "metrics.json").read_text())
+    assert doc["n_samples"] == 10_000
+    assert doc["classifier"]["sha256"] == im.CLASSIFIER_SHA256
+    assert doc["fid_floor_test_vs_train"] == pytest.approx(im.fid_floor(device="cpu"), rel=1e-4)
+    for name in ("mlp", "dcgan"):
+        g = doc["generators"][name]
+        assert g["generator_sha256"] == pretrained.SHA256[name]
+        assert sum(g["histogram"]) == pytest.approx(1.0)
+    assert doc["generators"]["dcgan"]["fid"] < doc["generators"]["mlp"]["fid"]
