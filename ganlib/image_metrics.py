@@ -626,7 +626,14 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
     e.add_argument("--out", default=str(config.DATA_DIR / "pretrained" / "metrics.json"))
     args = p.parse_args(argv)
-    res = pretrained_metrics(n=args.n, seed=args.seed, device=args.device)
+    if args.n < 2 or args.seed < 0:
+        print(f"error: --n must be >= 2 and --seed >= 0; got --n {args.n}, --seed {args.seed}.")
+        return 2
+    try:
+        res = pretrained_metrics(n=args.n, seed=args.seed, device=args.device)
+    except ValueError as err:  # e.g. an unknown or unavailable --device
+        print(f"error: {err}")
+        return 2
     out = Path(args.out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(res, indent=1) + "\n")

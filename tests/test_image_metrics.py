@@ -178,3 +178,10 @@ def test_shipped_metrics_json_describes_the_shipped_files():
         assert g["generator_sha256"] == pretrained.SHA256[name]
         assert sum(g["histogram"]) == pytest.approx(1.0)
     assert doc["generators"]["dcgan"]["fid"] < doc["generators"]["mlp"]["fid"]
+
+
+def test_pretrained_metrics_cli_refuses_bad_arguments(capsys):
+    assert im.main(["pretrained", "--n", "1"]) == 2
+    assert "--n must be >= 2" in capsys.readouterr().out
+    assert im.main(["pretrained", "--device", "tpu"]) == 2
+    assert "tpu" in capsys.readouterr().out
