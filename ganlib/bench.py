@@ -255,12 +255,9 @@ def run(device: str | torch.device | None = None, quick: bool = False, mlp_batch
         try:
             names = preset_names()[:1] if quick else preset_names()
         except (ImportError, AttributeError) as exc:
-            names = [None]
-            skipped = f"{type(exc).__name__}: {exc}"
+            names = []
+            results.append({"name": "ganlib.widgets.run_preset", "skipped": f"{type(exc).__name__}: {exc}"})
         for name in names:
-            if name is None:
-                results.append({"name": "ganlib.widgets.run_preset", "skipped": skipped})
-                continue
             results.append(_optional("widgets", "run_preset",
                                      lambda fn, name=name: _run_preset(fn, name, steps=200 if quick else None)))
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or platform.machine()

@@ -11,3 +11,9 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+def run_check(check, fn, capsys) -> tuple[bool, str]:
+    """Run an exercise check on ``fn``; return (passed, what it printed). Used by tests/test_checks_*."""
+    ok = check(fn)
+    return ok, capsys.readouterr().out

@@ -8,13 +8,9 @@ from scipy import special
 
 from ganlib import theory
 from ganlib.checks import load_solutions, nb02
+from conftest import run_check as run
 
 SOL = load_solutions(2)
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 # ------------------------------------------------------------------------------ reference solutions

@@ -8,13 +8,9 @@ import pytest
 import torch
 
 from ganlib.checks import load_solutions, nb04
+from conftest import run_check as run
 
 SOL = load_solutions(4)
-
-
-def run(check, fn, capsys):
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("check,name", [(nb04.check_count_modes, "count_modes"), (nb04.check_pack, "pack"),

@@ -9,13 +9,9 @@ import torch.nn.functional as F
 
 from ganlib import checks, losses
 from ganlib.checks import nb05
+from conftest import run_check as run
 
 SOL = checks.load_solutions(5)
-
-
-def run(check, fn, capsys) -> tuple[bool, str]:
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("check, fn", [

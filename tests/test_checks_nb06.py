@@ -8,13 +8,9 @@ import torch
 
 from ganlib import checks
 from ganlib.checks import nb06
+from conftest import run_check as run
 
 SOL = checks.load_solutions(6)
-
-
-def run(check, fn, capsys) -> tuple[bool, str]:
-    ok = check(fn)
-    return ok, capsys.readouterr().out
 
 
 @pytest.mark.parametrize("check, fn", [
