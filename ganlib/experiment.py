@@ -39,13 +39,14 @@ import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, fields, replace
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 
 from . import checkpoint, config, data, models
-from .train import PRECISIONS, DivergenceError, GANTrainer, History
+from .train import PRECISIONS, DivergenceError, GANTrainer, History, check_ema_decay
 
 #: Seed 002's settings for the MLP GAN; the DCGAN uses the DCGAN paper's batch of 128.
 DEFAULT_BATCH = {"mlp": 512, "dcgan": 128}
@@ -81,6 +82,11 @@ class RunConfig:
         'bf16' where the device computes bfloat16 natively (``config.fast_bf16``: CPUs with AMX or
         AVX512-BF16, GPUs from the A100 on), 'fp32' elsewhere.
     checkpoint_every: write ``last.pt`` every this many epochs (and always at the end).
+    real_label: D's target for real images; 1 (default) is the paper's loss, 0.9 is one-sided label
+        smoothing (``losses.discriminator_loss``), which keeps the DCGAN's D from becoming over-confident.
+    ema_decay: keep an exponential moving average of G's weights with this decay (e.g. 0.999;
+        ``GANTrainer``); the sample grids, the exported generator and ``samples()`` then use the
+        average. None (default) = no average.
     """
 
     model: str = "mlp"
@@ -104,6 +110,8 @@ class RunConfig:
     tf32: bool = True
     precision: str | None = None
     checkpoint_every: int = 1
+    real_label: float = 1.0
+    ema_decay: float | None = None
 
     def __post_init__(self) -> None:
         if self.model not in models.MNIST_MODELS:
@@ -128,8 +136,10 @@ class RunConfig:
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0 <= v < 1):
                 raise ValueError(f"{name} must be a number in [0, 1), got {v!r}.")
-        from .losses import get_generator_loss
+        from .losses import check_real_label, get_generator_loss
         get_generator_loss(self.g_loss)  # raises ValueError naming g_loss if unknown
+        check_real_label(self.real_label)
+        check_ema_decay(self.ema_decay)
         if self.precision is not None and self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} is not known; use one of {list(PRECISIONS)} "
                              f"(or None: bf16 where the device computes it natively).")
@@ -149,6 +159,12 @@ class RunConfig:
 def _check_int(name: str, value: Any, low: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+
+
+def _d_loss(real_label: float) -> Any:
+    """The discriminator loss of a run: the paper's BCE, or BCE with one-sided label smoothing."""
+    from .losses import discriminator_loss
+    return "bce" if real_label == 1.0 else partial(discriminator_loss, real_label=real_label)
 
 
 def default_out(cfg: RunConfig) -> Path:
@@ -236,8 +252,9 @@ class Experiment:
             ("bf16" if config.fast_bf16(self.device) else "fp32")
         self.trainer = GANTrainer(
             self.G, self.D, self.batches, z_dim=cfg.z_dim, batch_size=cfg.batch_size, k=cfg.k,
-            g_loss=cfg.g_loss, optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
-            betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every, precision=self.precision)
+            g_loss=cfg.g_loss, d_loss=_d_loss(cfg.real_label), optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
+            betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every, precision=self.precision,
+            ema_decay=cfg.ema_decay)
         gen = torch.Generator().manual_seed(cfg.seed + _FIXED_Z_SEED_OFFSET)
         self.fixed_z = torch.randn(cfg.n_samples, cfg.z_dim, generator=gen).to(self.device)
 
@@ -329,14 +346,16 @@ class Experiment:
     def samples(self, z: torch.Tensor | None = None) -> torch.Tensor:
         """G(z) for the fixed evaluation noise (or ``z``), (n, 1, 28, 28) in [-1, 1] on the CPU.
 
-        G is put in eval mode (batch norm uses its running statistics) and back in train mode.
+        G is the averaged generator if the run keeps one (``cfg.ema_decay``), else the trained G;
+        it is put in eval mode (batch norm uses its running statistics) and back afterwards.
         """
-        was_training = self.G.training
-        self.G.eval()
+        G = self.trainer.G_sample
+        was_training = G.training
+        G.eval()
         try:
-            x = self.G((self.fixed_z if z is None else z).to(self.device))
+            x = G((self.fixed_z if z is None else z).to(self.device))
         finally:
-            self.G.train(was_training)
+            G.train(was_training)
         return x.float().cpu()
 
     def latest_snapshot(self) -> dict[str, Any] | None:
@@ -515,7 +534,7 @@ def train_run(cfg: RunConfig | None = None, out: str | Path | None = None, *,
 #: CLI options that map to RunConfig fields (None = not given: keep the default or the saved value).
 _CLI_FIELDS = ("epochs", "batch_size", "lr", "beta1", "beta2", "g_loss", "k", "z_dim", "width", "d_depth", "seed",
                "max_steps", "subset", "n_samples", "log_every", "channels_last", "precision",
-               "checkpoint_every")
+               "checkpoint_every", "real_label", "ema_decay")
 
 
 def cli_add_arguments(parser: Any) -> None:
@@ -549,6 +568,10 @@ def cli_add_arguments(parser: Any) -> None:
     parser.add_argument("--no-tf32", action="store_true", help="exact FP32 matmuls on CUDA")
     parser.add_argument("--precision", default=None, choices=list(PRECISIONS),
                         help="bf16 autocast or fp32 (default: bf16 where the device computes it natively)")
+    parser.add_argument("--real-label", type=float, default=None,
+                        help="D's target for real images (default 1; 0.9 = one-sided label smoothing)")
+    parser.add_argument("--ema-decay", type=float, default=None,
+                        help="keep an exponential moving average of G with this decay, e.g. 0.999 (default: none)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--gif", action="store_true", help="also write samples.gif (the grids over epochs)")

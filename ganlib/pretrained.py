@@ -37,7 +37,7 @@ PRETRAINED_DIR: Path = config.DATA_DIR / "pretrained"
 #: SHA-256 of each shipped generator file (data/pretrained/<name>_generator.pt), one entry per model.
 SHA256: dict[str, str] = {
     "mlp": "f80683b6917bee0cc3c86e9c2269ec5c36ede0ed1fb852657231d2b2a512d75b",
-    "dcgan": "20d91d2cd069aa5fb53010cd0e3fc4aaac2fcc54ee238ea0241c52c812964e94",
+    "dcgan": "14bb8560ffe9125a776a6ca6afcf7112cbebda4d0f5fb582a74e626625021f66",
 }
 
 
@@ -149,10 +149,13 @@ def export(run_dir: str | Path, name: str, out_dir: str | Path | None = None,
     payload = {
         "format": FORMAT, "model": name,
         "arch": {"z_dim": cfg["z_dim"], "width": width, "channels": 1},
-        "state_dict": {k: (v.half() if v.is_floating_point() else v) for k, v in trainer["G"].items()},
+        # The averaged generator where the run kept one (cfg.ema_decay): it is what the run sampled.
+        "state_dict": {k: (v.half() if v.is_floating_point() else v)
+                       for k, v in trainer.get("G_ema", trainer["G"]).items()},
         "info": {"dataset": cfg["dataset"], "epochs": int(meta["epoch"]), "steps": int(trainer["step"]),
                  "batch_size": cfg["batch_size"], "lr": cfg["lr"], "betas": [cfg["beta1"], cfg["beta2"]],
                  "g_loss": cfg["g_loss"], "k": cfg["k"], "seed": cfg["seed"],
+                 "ema_decay": cfg.get("ema_decay") if "G_ema" in trainer else None,
                  "d_depth": cfg.get("d_depth", 2) if name == "dcgan" else None,
                  "precision": meta.get("precision", "fp32"), "device": meta.get("device"),
                  "device_name": meta.get("device_name"), "threads": meta.get("threads"),

@@ -21,6 +21,7 @@ optimizers, History, step, noise and data RNG states); ``ganlib.checkpoint`` wri
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import threading
 from dataclasses import asdict, dataclass, field
@@ -100,6 +101,13 @@ def _make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], mo
     raise ValueError(f"optimizer={kind!r} is not known; use 'adam' or 'sgd' (or pass opt_g/opt_d).")
 
 
+def check_ema_decay(ema_decay: float | None) -> None:
+    """``ema_decay`` must be None (no average) or a number in (0, 1), e.g. 0.999."""
+    if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and not isinstance(ema_decay, bool)
+                                      and 0 < ema_decay < 1):
+        raise ValueError(f"ema_decay must be a number in (0, 1) (e.g. 0.999) or None, got {ema_decay!r}.")
+
+
 class GANTrainer:
     """Algorithm 1 for any (G, D) pair and any sampler of real data.
 
@@ -126,6 +134,15 @@ class GANTrainer:
             float32; convolutions and matrix products run in bfloat16 (8-bit mantissa), which is
             about twice as fast on CPUs with AMX / AVX512-BF16 and on recent GPUs (see
             ``config.fast_bf16``). The gradient penalty, if any, is always computed in float32.
+        ema_decay: if given (e.g. 0.999), also keep ``G_ema``, an exponential moving average of
+            G's weights (Polyak averaging; Yazici et al. 2019, "The Unusual Effectiveness of
+            Averaging in GAN Training"): after every generator step
+            theta_ema <- beta theta_ema + (1 - beta) theta with beta = min(ema_decay, (1 + t) / (10 + t))
+            (t = steps done; the ramp lets the average forget the random initial weights).
+            G_ema's batch-norm statistics are copied from G. The average does not take part in
+            training; it only changes what is sampled afterwards, meant to smooth out G's
+            oscillation around the equilibrium (on the shipped DCGAN: classifier score +0.09,
+            FID -0.6; README, "The shipped DCGAN").
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor], *,
@@ -137,7 +154,7 @@ class GANTrainer:
                  betas: tuple[float, float] = (0.5, 0.999), momentum: float = 0.9,
                  opt_d: torch.optim.Optimizer | None = None, opt_g: torch.optim.Optimizer | None = None,
                  noise: str = "normal", seed: int = 0, train_g: bool = True, log_every: int = 100,
-                 precision: str = "fp32") -> None:
+                 precision: str = "fp32", ema_decay: float | None = None) -> None:
         for name, value in (("batch_size", batch_size), ("k", k), ("log_every", log_every)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
@@ -148,6 +165,7 @@ class GANTrainer:
             raise ValueError(f"noise={noise!r} is not known; use 'normal' or 'uniform'.")
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r} is not known; use one of {list(PRECISIONS)}.")
+        check_ema_decay(ema_decay)
         self.G, self.D, self.sample_real = G, D, sample_real
         self.z_dim = int(z_dim if z_dim is not None else getattr(G, "z_dim"))
         self.batch_size, self.k, self.noise = batch_size, k, noise
@@ -161,6 +179,11 @@ class GANTrainer:
         self.opt_g = opt_g or _make_optimizer(optimizer, G.parameters(), lr_g, betas, momentum)
         self.noise_gen = torch.Generator(device=self.device)
         self.noise_gen.manual_seed(int(seed))
+        self.ema_decay = ema_decay
+        #: The averaged generator (None without ``ema_decay``); same architecture and device as G.
+        self.G_ema: nn.Module | None = None
+        if ema_decay is not None:
+            self.G_ema = copy.deepcopy(G).requires_grad_(False)
         self.history = History()
         self.step = 0  # generator steps completed
         self._pending: list[Tensor] = []
@@ -224,8 +247,24 @@ class GANTrainer:
         for _ in range(self.k):
             d_loss, d_real = self.d_step()
         g_loss, d_fake, gnorm = self.g_step()
+        if self.G_ema is not None and self.train_g:
+            self.update_ema()
         self.step += 1
         self._pending.append(torch.stack([d_loss, g_loss, d_real, d_fake, gnorm]).float())
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        """theta_ema <- beta theta_ema + (1 - beta) theta for G's parameters; buffers (BN statistics) copied."""
+        assert self.G_ema is not None and self.ema_decay is not None
+        beta = min(self.ema_decay, (1 + self.step) / (10 + self.step))
+        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1.0 - beta)
+        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
+            b_ema.copy_(b)
+
+    @property
+    def G_sample(self) -> nn.Module:
+        """The generator to sample from after training: ``G_ema`` if it is kept, else G."""
+        return self.G_ema if self.G_ema is not None else self.G
 
     # ------------------------------------------------------------------ bookkeeping
     def flush(self) -> None:
@@ -324,6 +363,8 @@ class GANTrainer:
             "history": self.history.to_dict(),
             "noise_gen": self.noise_gen.get_state(),
         }
+        if self.G_ema is not None:
+            state["G_ema"] = self.G_ema.state_dict()
         if hasattr(self.sample_real, "state_dict"):
             state["sampler"] = self.sample_real.state_dict()
         return state
@@ -334,6 +375,9 @@ class GANTrainer:
         self.D.load_state_dict(state["D"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self.G_ema is not None:
+            # A run saved without an average starts one from its current G.
+            self.G_ema.load_state_dict(state["G_ema"] if "G_ema" in state else state["G"])
         self.history = History.from_dict(state["history"])
         self.step = int(state["step"])
         self.noise_gen.set_state(state["noise_gen"].cpu() if hasattr(state["noise_gen"], "cpu") else state["noise_gen"])

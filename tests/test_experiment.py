@@ -113,6 +113,7 @@ def test_existing_run_needs_resume_and_matching_settings(tmp_path):
     ("batch_size", 0, "batch_size must be an int >= 1"), ("lr", -1.0, "lr must be a positive"),
     ("beta1", 1.5, "beta1 must be"), ("g_loss", "wasserstein", "g_loss='wasserstein'"),
     ("precision", "fp16", "precision='fp16' is not known"),
+    ("ema_decay", 1.0, "ema_decay must be a number in"), ("real_label", 0.3, "real_label must be a number in"),
 ])
 def test_bad_settings_name_the_parameter(field, value, words):
     with pytest.raises(ValueError, match=words.replace("(", r"\(").replace("[", r"\[")):
@@ -127,20 +128,32 @@ def test_precision_defaults_to_bf16_only_where_it_is_native(tmp_path):
     assert exp.trainer.precision == "fp32"
 
 
+def test_real_label_reaches_the_discriminator_loss(tmp_path):
+    from ganlib import losses
+    a, b = torch.randn(8, 1), torch.randn(8, 1)
+    exp = Experiment(RunConfig(real_label=0.9, **SMALL), out=tmp_path / "ls", verbose=False)
+    torch.testing.assert_close(exp.trainer.d_loss_fn(a, b), losses.discriminator_loss(a, b, real_label=0.9))
+    exp = Experiment(RunConfig(**SMALL), out=tmp_path / "plain", verbose=False)
+    assert exp.trainer.d_loss_fn is losses.discriminator_loss
+
+
 def test_cli_train_and_resume(tmp_path):
     out = tmp_path / "cli"
     base = [sys.executable, "-m", "ganlib", "train", "mlp", "--subset", "256", "--batch-size", "32",
             "--log-every", "3", "--out", str(out), "--no-progress", "--device", "cpu"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run(base + ["--max-steps", "6"], capture_output=True, text=True, env=env,
-                       cwd=config.REPO_DIR, timeout=300)
+    r = subprocess.run(base + ["--max-steps", "6", "--ema-decay", "0.99"], capture_output=True, text=True,
+                       env=env, cwd=config.REPO_DIR, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "step 6" in r.stdout and (out / "last.pt").exists()
+    saved = checkpoint.load(out / "last.pt")
+    assert saved["config"]["ema_decay"] == 0.99 and "G_ema" in saved["trainer"]
     r = subprocess.run(base + ["--max-steps", "10", "--resume", "--gif"], capture_output=True, text=True,
                        env=env, cwd=config.REPO_DIR, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads((out / "history.json").read_text())
     assert doc["history"]["step"] == list(range(1, 11)) and doc["config"]["max_steps"] == 10
+    assert doc["config"]["ema_decay"] == 0.99  # kept from the saved run
     assert (out / "samples" / "epoch_001.png").exists() and (out / "samples.gif").exists()
     r = subprocess.run(base + ["--max-steps", "12"], capture_output=True, text=True, env=env,
                        cwd=config.REPO_DIR, timeout=300)

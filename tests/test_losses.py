@@ -78,3 +78,38 @@ def test_callables_pass_through_and_bad_d_loss_names():
     assert losses.get_discriminator_loss("bce") is losses.discriminator_loss
     with pytest.raises(ValueError, match="d_loss"):
         losses.get_discriminator_loss("wasserstein")
+
+
+def test_one_sided_label_smoothing_is_bce_against_target_t():
+    a_real, a_fake = torch.randn(50, 1), torch.randn(50, 1)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    got = losses.discriminator_loss(a_real, a_fake, real_label=0.9)
+    want = bce(a_real, torch.full_like(a_real, 0.9)) + bce(a_fake, torch.zeros_like(a_fake))
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(losses.discriminator_loss(a_real, a_fake, real_label=1.0),
+                               losses.discriminator_loss(a_real, a_fake))
+
+
+@pytest.mark.parametrize("p_data, p_g", [(0.7, 0.3), (0.2, 0.5), (0.5, 0.5)])
+def test_one_sided_smoothing_moves_the_optimum_to_t_p_data_over_the_sum(p_data, p_g):
+    """At one x, minimise p_data * BCE(a, t) + p_g * BCE(a, 0) over the logit a: D* = t p_data / (p_data + p_g)."""
+    t = 0.9
+    a = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.LBFGS([a], lr=1, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        # discriminator_loss averages each term over its batch: weight them by the densities
+        loss = p_data * losses.discriminator_loss(a, torch.full((1,), -1e4), real_label=t) \
+            + p_g * torch.nn.functional.softplus(a).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert torch.sigmoid(a).item() == pytest.approx(t * p_data / (p_data + p_g), abs=1e-4)
+
+
+@pytest.mark.parametrize("value", [0.3, 1.1, True, "0.9"])
+def test_bad_real_label_is_named(value):
+    with pytest.raises(ValueError, match="real_label must be a number in"):
+        losses.check_real_label(value)

@@ -61,3 +61,22 @@ def test_shipped_history_loads(name: str) -> None:
     hist, meta = pretrained.load_history(name)
     assert len(hist.step) > 10 and len(hist.d_loss) == len(hist.step)
     assert meta["config"]["model"] == name
+
+
+def test_export_ships_the_averaged_generator(tmp_path) -> None:
+    """A run that keeps G_ema (ema_decay) exports the average, in half precision, and it loads."""
+    from ganlib import experiment
+    torch.set_num_threads(1)
+    exp = experiment.Experiment(experiment.RunConfig(model="dcgan", epochs=1, subset=256, batch_size=32,
+                                                     width=8, ema_decay=0.9, log_every=4),
+                                out=tmp_path / "run", verbose=False)
+    exp.train(progress=False)
+    res = pretrained.export(tmp_path / "run", "dcgan", out_dir=tmp_path / "shipped")
+    payload = torch.load(res["generator"], map_location="cpu", weights_only=True)
+    assert payload["info"]["ema_decay"] == 0.9 and payload["arch"]["width"] == 8
+    ema = exp.trainer.G_ema.state_dict()
+    for k, v in payload["state_dict"].items():
+        want = ema[k].half() if ema[k].is_floating_point() else ema[k]
+        assert torch.equal(v, want), k
+    assert any(not torch.equal(payload["state_dict"][k], v.half()) for k, v in exp.G.state_dict().items()
+               if v.is_floating_point())

@@ -139,3 +139,44 @@ def test_bf16_autocast_step_matches_fp32_and_keeps_float32_state():
     assert ha.d_loss != hb.d_loss  # the bf16 run really computed in lower precision
     assert all(p.dtype == torch.float32 for p in list(b.G.parameters()) + list(b.D.parameters()))
     assert all(t.dtype == torch.float32 for st in b.opt_g.state.values() for t in st.values() if t.dim() > 0)
+
+
+def test_ema_generator_is_the_running_average_of_g():
+    """theta_ema <- beta theta_ema + (1 - beta) theta after every G step, beta = min(decay, (1+t)/(10+t))."""
+    tr = make(ema_decay=0.9)
+    avg = {k: v.detach().clone() for k, v in tr.G.named_parameters()}
+    for t in range(30):
+        tr.train_step()
+        beta = min(0.9, (1 + t) / (10 + t))
+        for k, p in tr.G.named_parameters():
+            avg[k].mul_(beta).add_(p.detach(), alpha=1 - beta)
+    for k, p in tr.G_ema.named_parameters():
+        torch.testing.assert_close(p, avg[k])
+        assert not p.requires_grad
+    assert any(not torch.equal(p, q) for p, q in zip(tr.G_ema.parameters(), tr.G.parameters()))
+    assert tr.G_sample is tr.G_ema
+    plain = make()
+    assert plain.G_ema is None and plain.G_sample is plain.G and "G_ema" not in plain.state_dict()
+
+
+def test_ema_is_restored_on_resume_and_frozen_g_keeps_it():
+    straight = make(5, ema_decay=0.95)
+    straight.run(80)
+    first = make(5, ema_decay=0.95)
+    first.run(30)
+    state = copy.deepcopy(first.state_dict())
+    resumed = make(5, ema_decay=0.95)
+    resumed.load_state_dict(state)
+    resumed.run(50)
+    for a, b in zip(resumed.G_ema.state_dict().values(), straight.G_ema.state_dict().values()):
+        assert torch.equal(a, b)
+    frozen = make(ema_decay=0.9, train_g=False)
+    before = copy.deepcopy(frozen.G_ema.state_dict())
+    frozen.run(20)
+    assert all(torch.equal(before[k], v) for k, v in frozen.G_ema.state_dict().items())
+
+
+@pytest.mark.parametrize("value", [0, 1.0, -0.5, True, "0.99"])
+def test_bad_ema_decay_is_named(value):
+    with pytest.raises(ValueError, match="ema_decay must be a number in"):
+        make(ema_decay=value)

@@ -138,10 +138,15 @@ def test_field_is_a_probability_for_gan_and_a_score_for_wgan():
 
 # ----------------------------------------------------------------------------- the claim of the notebook
 def test_remedy_beats_collapse_with_the_same_seed():
-    """The two ring presets, full budget, seed 0: the remedy captures more modes, more precisely."""
+    """The two ring presets, full budget, seed 0: the remedy captures more modes, more precisely.
+
+    Modes are compared strictly (at least 1 % of the samples each): the collapsed blob jumps from
+    mode to mode, and on some CPUs (AVX512 without AMX: other rounding, so another trajectory) its
+    stray samples touch all 8 modes of seed 0 while only 3 hold 1 % of the samples.
+    """
     collapse = widgets.run_preset("ring: collapse", seed=0)["metrics"]
     remedy = widgets.run_preset("ring: remedy", seed=0)["metrics"]
-    assert remedy["modes"] > collapse["modes"], (collapse, remedy)
+    assert remedy["modes_strict"] > collapse["modes_strict"], (collapse, remedy)
     assert remedy["high_quality"] > collapse["high_quality"] + 0.3, (collapse, remedy)
     assert remedy["modes"] == 8 and remedy["high_quality"] >= 0.9, remedy
 
