@@ -63,10 +63,9 @@ def test_shipped_history_loads(name: str) -> None:
     assert meta["config"]["model"] == name
 
 
-def test_export_ships_the_averaged_generator(tmp_path) -> None:
+def test_export_ships_the_averaged_generator(tmp_path, one_thread) -> None:
     """A run that keeps G_ema (ema_decay) exports the average, in half precision, and it loads."""
     from ganlib import experiment
-    torch.set_num_threads(1)
     exp = experiment.Experiment(experiment.RunConfig(model="dcgan", epochs=1, subset=256, batch_size=32,
                                                      width=8, ema_decay=0.9, log_every=4),
                                 out=tmp_path / "run", verbose=False)
