@@ -166,3 +166,15 @@ def arithmetic(a: Tensor, b: Tensor, c: Tensor, rescale: bool = True) -> Tensor:
     if rescale:
         out = out * (math.sqrt(out.shape[0]) / out.norm().clamp_min(1e-8))
     return out
+
+
+@torch.no_grad()
+def generate(G: torch.nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
+    """G(z) for many latent vectors, ``batch_size`` at a time: z (n, z_dim) -> images (n, 1, 28, 28).
+
+    Runs without gradients (so memory stays at one batch of activations) on z's device; G's mode
+    (eval/train) is left as it is.
+    """
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}.")
+    return torch.cat([G(z[i:i + batch_size]) for i in range(0, z.shape[0], batch_size)])

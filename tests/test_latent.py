@@ -105,3 +105,14 @@ def test_quantile_groups_and_arithmetic():
         latent.group_mean(z, torch.zeros(100, dtype=torch.bool))
     with pytest.raises(ValueError, match="q must"):
         latent.quantile_groups(values, q=0.7)
+
+
+def test_generate_in_batches_equals_one_pass():
+    torch.manual_seed(0)
+    G = torch.nn.Sequential(torch.nn.Linear(4, 6), torch.nn.Tanh())
+    z = torch.randn(23, 4)
+    out = latent.generate(G, z, batch_size=5)
+    torch.testing.assert_close(out, G(z))
+    assert not out.requires_grad
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
+        latent.generate(G, z, batch_size=0)
