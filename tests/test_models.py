@@ -39,3 +39,50 @@ def test_bad_model_arguments_are_named():
         models.DCGANDiscriminator(depth=4)
     with pytest.raises(ValueError, match="model='vae'"):
         models.mnist_pair("vae")
+
+
+# The DCGAN's fast layers are the standard layers computed another way: same parameters, same result.
+def _grads(layer, x, forward):
+    layer.zero_grad(set_to_none=True)
+    x = x.detach().requires_grad_(True)
+    y = forward(layer, x)
+    (y * torch.linspace(0.5, 1.5, y.numel()).view_as(y)).sum().backward()  # weights that do not cancel
+    return y.detach(), x.grad, [p.grad.clone() for p in layer.parameters()]
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize("cls, base, args, in_shape", [
+    (models.LatentProjection, nn.ConvTranspose2d, (10, 6, 7, 1, 0), (4, 10, 1, 1)),
+    (models.WholeImageConv, nn.Conv2d, (6, 1, 4, 1, 0), (4, 6, 4, 4)),
+    (models.WholeImageConv, nn.Conv2d, (6, 3, 4, 1, 0), (4, 6, 4, 4)),
+    (models.PatchSumConvTranspose2d, nn.ConvTranspose2d, (6, 1, 4, 2, 1), (4, 6, 14, 14)),
+    (models.PatchSumConvTranspose2d, nn.ConvTranspose2d, (6, 3, 3, 2, 0), (4, 6, 5, 5)),
+    # shapes the shortcut does not cover fall back to the standard layer
+    (models.LatentProjection, nn.ConvTranspose2d, (10, 6, 4, 2, 1), (4, 10, 3, 3)),
+    (models.WholeImageConv, nn.Conv2d, (6, 1, 4, 1, 0), (4, 6, 5, 5)),
+])
+def test_fast_dcgan_layers_equal_the_standard_ones(cls, base, args, in_shape, channels_last):
+    torch.manual_seed(0)
+    layer = cls(*args, bias=True)
+    nn.init.normal_(layer.bias)
+    x = torch.randn(in_shape)
+    if channels_last:
+        layer.to(memory_format=torch.channels_last)
+        x = x.to(memory_format=torch.channels_last)
+    fast = _grads(layer, x, lambda l, v: l(v))
+    slow = _grads(layer, x, lambda l, v: base.forward(l, v))
+    assert fast[0].shape == slow[0].shape
+    assert torch.allclose(fast[0], slow[0], atol=1e-5)
+    assert torch.allclose(fast[1], slow[1], atol=1e-5)
+    for a, b in zip(fast[2], slow[2]):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
+    assert [k for k, _ in layer.state_dict().items()] == [k for k, _ in base(*args).state_dict().items()]
+
+
+def test_dcgan_pair_uses_the_fast_layers_and_loads_plain_weights():
+    G, D = models.mnist_pair("dcgan")
+    assert isinstance(G.net[0], models.LatentProjection) and isinstance(G.net[-2], models.PatchSumConvTranspose2d)
+    assert isinstance(D.head, models.WholeImageConv)
+    # a state dict written by the plain layers (e.g. the shipped generator) loads as it is
+    plain = nn.Sequential(nn.ConvTranspose2d(100, 256, 7, 1, 0, bias=False))
+    G.net[:1].load_state_dict(plain.state_dict())

@@ -107,6 +107,25 @@ def test_d_step_leaves_g_and_g_step_leaves_d_unchanged():
     assert any(not torch.equal(g0[k], v) for k, v in tr.G.state_dict().items())
 
 
+def test_g_step_gives_g_the_full_gradient_and_d_none():
+    """The G step freezes D's weights (no wasted dL_G/dtheta_D) without changing G's gradient,
+    and leaves every requires_grad flag of D as it found it, including a deliberately frozen one."""
+    tr = make()
+    tr.D.net[0].bias.requires_grad_(False)          # a part of D the user froze on purpose
+    flags = [p.requires_grad for p in tr.D.parameters()]
+    ref_G, ref_D = copy.deepcopy(tr.G), copy.deepcopy(tr.D)
+    gen = torch.Generator().manual_seed(3)
+    z = torch.randn(tr.batch_size, 1, generator=gen)
+    tr.sample_noise = lambda m: z                   # the same z for both computations
+    tr.opt_g = torch.optim.SGD(tr.G.parameters(), lr=0.0)  # keep G as is; we only read .grad
+    tr.g_step()
+    train.L.generator_loss_nonsaturating(ref_D(ref_G(z))).backward()
+    for p, q in zip(tr.G.parameters(), ref_G.parameters()):
+        assert torch.allclose(p.grad, q.grad, rtol=1e-6, atol=1e-8)
+    assert all(p.grad is None for p in tr.D.parameters())
+    assert [p.requires_grad for p in tr.D.parameters()] == flags
+
+
 def test_noise_kinds_and_sgd_with_momentum():
     tr = make(noise="uniform", optimizer="sgd", momentum=0.9, lr_d=0.01, lr_g=0.01)
     z = tr.sample_noise(10_000)
