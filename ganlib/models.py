@@ -119,7 +119,8 @@ class LatentProjection(nn.ConvTranspose2d):
         kh, kw = self.kernel_size
         z = input.reshape(m, self.in_channels)
         if self.weight.is_contiguous(memory_format=torch.channels_last):
-            y = (z @ self.weight.permute(0, 2, 3, 1).reshape(self.in_channels, -1)).view(m, kh, kw, c).permute(0, 3, 1, 2)
+            w = self.weight.permute(0, 2, 3, 1).reshape(self.in_channels, -1)   # columns in (i, j, c) order
+            y = (z @ w).view(m, kh, kw, c).permute(0, 3, 1, 2)
         else:
             y = (z @ self.weight.reshape(self.in_channels, -1)).view(m, c, kh, kw)
         return y if self.bias is None else y + self.bias.view(1, c, 1, 1)

@@ -230,8 +230,8 @@ class GANTrainer:
             return loss, torch.sigmoid(fake_logits).mean(), torch.zeros((), device=self.device)
         # L_G needs dL/dx through D but not dL/dtheta_D: D's weights are frozen for this pass, so
         # backward skips their gradients (about a third of D's backward: the DCGAN step ran 6 %
-        # faster on a 2-core CPU, the MLP step 8 %). G's gradient is unchanged. Only the parameters that were trainable
-        # are frozen and unfrozen, so a D with deliberately frozen parts stays as it was.
+        # faster on a 2-core CPU, the MLP step 8 %). G's gradient is unchanged. Only the parameters
+        # that were trainable are frozen and unfrozen, so a D with deliberately frozen parts stays so.
         trainable = [p for p in self.D.parameters() if p.requires_grad]
         for p in trainable:
             p.requires_grad_(False)
