@@ -84,5 +84,9 @@ def test_dcgan_pair_uses_the_fast_layers_and_loads_plain_weights():
     assert isinstance(G.net[0], models.LatentProjection) and isinstance(G.net[-2], models.PatchSumConvTranspose2d)
     assert isinstance(D.head, models.WholeImageConv)
     # a state dict written by the plain layers (e.g. the shipped generator) loads as it is
+    torch.manual_seed(1)
     plain = nn.Sequential(nn.ConvTranspose2d(100, 256, 7, 1, 0, bias=False))
     G.net[:1].load_state_dict(plain.state_dict())
+    z = torch.randn(3, 100, 1, 1)
+    with torch.no_grad():
+        assert torch.allclose(G.net[0](z), plain(z), atol=1e-6)
