@@ -46,7 +46,6 @@ from typing import Any, Callable
 import torch
 
 from . import checkpoint, config, data, models
-from .losses import discriminator_loss
 from .train import PRECISIONS, DivergenceError, GANTrainer, History, check_ema_decay
 
 #: Seed 002's settings for the MLP GAN; the DCGAN uses the DCGAN paper's batch of 128.
@@ -162,6 +161,12 @@ def _check_int(name: str, value: Any, low: int) -> None:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
 
 
+def _d_loss(real_label: float) -> Any:
+    """The discriminator loss of a run: the paper's BCE, or BCE with one-sided label smoothing."""
+    from .losses import discriminator_loss
+    return "bce" if real_label == 1.0 else partial(discriminator_loss, real_label=real_label)
+
+
 def default_out(cfg: RunConfig) -> Path:
     """Where a run writes when no ``out`` is given: ``runs/<model>-<dataset>``."""
     return config.RUNS_DIR / f"{cfg.model}-{cfg.dataset}"
@@ -247,9 +252,7 @@ class Experiment:
             ("bf16" if config.fast_bf16(self.device) else "fp32")
         self.trainer = GANTrainer(
             self.G, self.D, self.batches, z_dim=cfg.z_dim, batch_size=cfg.batch_size, k=cfg.k,
-            g_loss=cfg.g_loss, optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
-            # the paper's BCE for real_label = 1; one-sided label smoothing for real_label = t < 1
-            d_loss=partial(discriminator_loss, real_label=cfg.real_label),
+            g_loss=cfg.g_loss, d_loss=_d_loss(cfg.real_label), optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
             betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every, precision=self.precision,
             ema_decay=cfg.ema_decay)
         gen = torch.Generator().manual_seed(cfg.seed + _FIXED_Z_SEED_OFFSET)
