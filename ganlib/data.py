@@ -757,14 +757,15 @@ class DeviceBatches:
     starts the next epoch instead (drop-last), so every batch in an epoch is distinct and full.
 
     ``next_batch(m)``, or calling the object, gives (m, C, H, W) float32, or (m, C*H*W) with
-    ``flatten=True``.
+    ``flatten=True``; with ``call_labeled=True`` calling the object gives ``next_labeled_batch(m)``,
+    the images and their labels (the sampler of a conditional ``GANTrainer``).
     ``state_dict()`` holds the permutation, position, epoch and generator state, so a training
     run resumed from a checkpoint draws exactly the batches the uninterrupted run would have.
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor | None = None,
                  device: str | torch.device | None = None, flatten: bool = False,
-                 seed: int = 0) -> None:
+                 seed: int = 0, call_labeled: bool = False) -> None:
         if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8 or images.dim() < 2:
             raise ValueError("images must be a uint8 tensor of shape (N, ...) with N >= 1; got "
                              f"{type(images).__name__} {getattr(images, 'dtype', '')} "
@@ -776,8 +777,11 @@ class DeviceBatches:
                              f"got {tuple(getattr(labels, 'shape', ()))}.")
         if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
             raise ValueError(f"seed must be a non-negative int; got {seed!r}.")
+        if call_labeled and labels is None:
+            raise ValueError("call_labeled=True needs labels.")
         self.device = _device(device)
         self.flatten = bool(flatten)
+        self.call_labeled = bool(call_labeled)
         self.seed = seed
         self.data = images.to(self.device).to(torch.float32).div_(255).mul_(2).sub_(1)
         self.labels = None if labels is None else labels.to(self.device, torch.int64)
@@ -849,9 +853,9 @@ class DeviceBatches:
         idx = self._next_indices(m)
         return self._shape(self.data.index_select(0, idx)), self.labels.index_select(0, idx)
 
-    def __call__(self, m: int) -> torch.Tensor:
-        """Same as ``next_batch(m)``: lets the object serve as the sampler of real data."""
-        return self.next_batch(m)
+    def __call__(self, m: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """``next_batch(m)`` (or ``next_labeled_batch(m)`` with ``call_labeled``): the sampler of real data."""
+        return self.next_labeled_batch(m) if self.call_labeled else self.next_batch(m)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue the same stream of batches (tensors on CPU)."""

@@ -45,14 +45,16 @@ from typing import Any, Callable
 
 import torch
 
-from . import checkpoint, config, data, models
+from . import checkpoint, clusters, config, data, models
 from .train import PRECISIONS, DivergenceError, GANTrainer, History, check_ema_decay
 
 #: Seed 002's settings for the MLP GAN; the DCGAN uses the DCGAN paper's batch of 128.
 DEFAULT_BATCH = {"mlp": 512, "dcgan": 128}
 #: Settings that define a run: a resumed run must use the same values.
 FIXED_ON_RESUME = ("model", "dataset", "batch_size", "k", "z_dim", "width", "d_depth", "seed", "n_samples",
-                   "subset")
+                   "subset", "clusters")
+#: The run folder's copy of the training images' cluster labels (``RunConfig.clusters``).
+CLUSTERS_FILE = "clusters.pt"
 #: Offset between the run seed and the seed of the evaluation noise, so fixed_z is not the
 #: trainer's first noise draw.
 _FIXED_Z_SEED_OFFSET = 1_000_003
@@ -87,6 +89,11 @@ class RunConfig:
     ema_decay: keep an exponential moving average of G's weights with this decay (e.g. 0.999;
         ``GANTrainer``); the sample grids, the exported generator and ``samples()`` then use the
         average. None (default) = no average.
+    clusters: K >= 2 (dcgan only) gives the latent space a discrete part: the training images are
+        split into K clusters by k-means on their pixels (``ganlib.clusters``; no digit labels), the
+        noise picks a cluster with the clusters' frequencies and G draws an image of it
+        (``models.ClusterCodeGenerator``), while D is told the cluster (``models.ProjectionDiscriminator``).
+        G's noise then has 1 + z_dim coordinates. None (default) = the plain, connected latent space.
     """
 
     model: str = "mlp"
@@ -112,6 +119,7 @@ class RunConfig:
     checkpoint_every: int = 1
     real_label: float = 1.0
     ema_decay: float | None = None
+    clusters: int | None = None
 
     def __post_init__(self) -> None:
         if self.model not in models.MNIST_MODELS:
@@ -140,6 +148,10 @@ class RunConfig:
         get_generator_loss(self.g_loss)  # raises ValueError naming g_loss if unknown
         check_real_label(self.real_label)
         check_ema_decay(self.ema_decay)
+        if self.clusters is not None:
+            _check_int("clusters", self.clusters, 2)
+            if self.model != "dcgan":
+                raise ValueError(f"clusters is supported for model='dcgan' only, got model={self.model!r}.")
         if self.precision is not None and self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} is not known; use one of {list(PRECISIONS)} "
                              f"(or None: bf16 where the device computes it natively).")
@@ -231,7 +243,8 @@ class Experiment:
             torch.backends.cuda.matmul.allow_tf32 = True  # TF32 tensor cores: ~8x the FP32 rate
             torch.backends.cudnn.allow_tf32 = True
         config.set_seed(cfg.seed)  # the models' initial weights
-        self.G, self.D = models.mnist_pair(cfg.model, z_dim=cfg.z_dim, width=cfg.width, d_depth=cfg.d_depth)
+        self.G, self.D = models.mnist_pair(cfg.model, z_dim=cfg.z_dim, width=cfg.width, d_depth=cfg.d_depth,
+                                           clusters=cfg.clusters)
         self.G.to(self.device)
         self.D.to(self.device)
         self.channels_last = cfg.channels_last if cfg.channels_last is not None else \
@@ -243,20 +256,28 @@ class Experiment:
         images, _ = data.load_mnist("train", cfg.dataset)
         if cfg.subset is not None:
             images = images[: cfg.subset]
-        self.batches = data.DeviceBatches(images, device=self.device, seed=cfg.seed)
+        #: Cluster label of every training image (N,) int64, or None without ``cfg.clusters``.
+        self.cluster_labels: torch.Tensor | None = None
+        if cfg.clusters is not None:
+            self.cluster_labels = self._cluster_labels(images, cfg.clusters, cfg.seed, cfg.dataset)
+            self.G.set_counts(torch.bincount(self.cluster_labels, minlength=cfg.clusters))
+        self.batches = data.DeviceBatches(images, labels=self.cluster_labels, device=self.device, seed=cfg.seed,
+                                          call_labeled=cfg.clusters is not None)
         self.steps_per_epoch = len(self.batches) // (cfg.k * cfg.batch_size)
         if self.steps_per_epoch < 1:
             raise ValueError(f"batch_size * k = {cfg.batch_size * cfg.k} exceeds the {len(self.batches)} "
                              f"training images; use a smaller batch_size or a larger subset.")
         self.precision = cfg.precision if cfg.precision is not None else \
             ("bf16" if config.fast_bf16(self.device) else "fp32")
+        conditional = cfg.clusters is not None
         self.trainer = GANTrainer(
-            self.G, self.D, self.batches, z_dim=cfg.z_dim, batch_size=cfg.batch_size, k=cfg.k,
+            self.G, self.D, self.batches,
+            z_dim=self.G.z_dim, batch_size=cfg.batch_size, k=cfg.k,
             g_loss=cfg.g_loss, d_loss=_d_loss(cfg.real_label), optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
             betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every, precision=self.precision,
-            ema_decay=cfg.ema_decay)
+            ema_decay=cfg.ema_decay, conditional=conditional)
         gen = torch.Generator().manual_seed(cfg.seed + _FIXED_Z_SEED_OFFSET)
-        self.fixed_z = torch.randn(cfg.n_samples, cfg.z_dim, generator=gen).to(self.device)
+        self.fixed_z = torch.randn(cfg.n_samples, self.G.z_dim, generator=gen).to(self.device)
 
         self.train_seconds = 0.0
         self.interrupted = False
@@ -301,6 +322,22 @@ class Experiment:
     def _log(self, msg: str) -> None:
         if self.verbose:
             print(msg, flush=True)
+
+    def _cluster_labels(self, images: torch.Tensor, k: int, seed: int, dataset: str) -> torch.Tensor:
+        """k-means cluster labels of the training images, (N,) int64; kept in the run folder so a
+        resumed run reuses them rather than recomputing (k-means takes seconds and its ties could
+        fall differently on another machine)."""
+        path = self.out / CLUSTERS_FILE
+        if path.is_file():
+            saved = torch.load(path, map_location="cpu", weights_only=True)
+            if (saved.get("k"), saved.get("seed"), saved.get("dataset")) == (k, seed, dataset) \
+                    and saved["labels"].shape == images.shape[:1]:
+                return saved["labels"]
+        self._log(f"clustering the {images.shape[0]} training images into {k} clusters (k-means on pixels)...")
+        labels = clusters.image_clusters(images, k, seed=seed)
+        self.out.mkdir(parents=True, exist_ok=True)
+        checkpoint.atomic_save({"k": k, "seed": seed, "dataset": dataset, "labels": labels}, path)
+        return labels
 
     # ------------------------------------------------------------------ resume
     def _merge_config(self, saved: RunConfig, wanted: RunConfig) -> RunConfig:
@@ -534,7 +571,7 @@ def train_run(cfg: RunConfig | None = None, out: str | Path | None = None, *,
 #: CLI options that map to RunConfig fields (None = not given: keep the default or the saved value).
 _CLI_FIELDS = ("epochs", "batch_size", "lr", "beta1", "beta2", "g_loss", "k", "z_dim", "width", "d_depth", "seed",
                "max_steps", "subset", "n_samples", "log_every", "channels_last", "precision",
-               "checkpoint_every", "real_label", "ema_decay")
+               "checkpoint_every", "real_label", "ema_decay", "clusters")
 
 
 def cli_add_arguments(parser: Any) -> None:
@@ -572,6 +609,9 @@ def cli_add_arguments(parser: Any) -> None:
                         help="D's target for real images (default 1; 0.9 = one-sided label smoothing)")
     parser.add_argument("--ema-decay", type=float, default=None,
                         help="keep an exponential moving average of G with this decay, e.g. 0.999 (default: none)")
+    parser.add_argument("--clusters", type=int, default=None,
+                        help="dcgan: split the training images into K k-means clusters and let the noise pick "
+                             "one (a latent space with a discrete part; default: none)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--gif", action="store_true", help="also write samples.gif (the grids over epochs)")

@@ -591,7 +591,7 @@ def cli_run(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------------- shipped generators
-def pretrained_metrics(names: tuple[str, ...] = ("mlp", "dcgan"), n: int = 10_000, seed: int = 0,
+def pretrained_metrics(names: tuple[str, ...] = ("mlp", "dcgan", "dcgan-clusters"), n: int = 10_000, seed: int = 0,
                        device: str | torch.device | None = None) -> dict[str, Any]:
     """Measure the shipped generators (``ganlib.pretrained``) on ``n`` samples each, z seeded by ``seed``.
 

@@ -7,6 +7,8 @@ Generators map noise z (m, z_dim) to samples: (m, x_dim) for toy data, (m, 1, 28
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -246,6 +248,79 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
+# ------------------------------------------------------------- a latent space with a discrete part
+class ClusterCodeGenerator(nn.Module):
+    """A generator whose noise also picks one of K clusters: z (m, 1 + z_dim) -> images (m, 1, 28, 28).
+
+    z_0 chooses the cluster by inverse-CDF sampling, c = min{j : F_j > Phi(z_0)}, with F the
+    cumulative cluster frequencies (``counts`` / their sum) and Phi the standard normal CDF, so
+    z ~ N(0, I) gives P(c = j) = the share of training images in cluster j. The inner generator
+    ``net`` (input size K + z_dim, e.g. a ``DCGANGenerator``) draws from [onehot(c), z_1..z_dim].
+
+    Why: a continuous G maps one connected Gaussian to a connected set of images, so part of z
+    lands between digit classes and gives blends (Tanielian et al. 2020, "Learning disconnected
+    manifolds: a no GAN's land"). Here the input of ``net`` is K separate copies of R^z_dim, so the
+    images it draws need not be connected. ``code(z)`` gives c; ``forward(z, code=c)`` overrides it.
+    """
+
+    def __init__(self, net: nn.Module, n_codes: int, counts: Tensor | None = None) -> None:
+        super().__init__()
+        _check_positive(n_codes=n_codes)
+        net_z = int(getattr(net, "z_dim"))
+        if net_z <= n_codes:
+            raise ValueError(f"net.z_dim ({net_z}) must exceed n_codes ({n_codes}): net's input is "
+                             f"[onehot(c) (n_codes), noise (z_dim >= 1)].")
+        self.net, self.n_codes = net, n_codes
+        self.z_dim = net_z - n_codes + 1
+        # Integer counts, not float frequencies: pretrained.export stores floating tensors in half
+        # precision, which would shift the cluster frequencies.
+        self.register_buffer("counts", torch.ones(n_codes, dtype=torch.int64))
+        if counts is not None:
+            self.set_counts(counts)
+
+    def set_counts(self, counts: Tensor) -> None:
+        """Set the number of training images per cluster (K,) non-negative ints, not all 0."""
+        counts = torch.as_tensor(counts)
+        if counts.shape != (self.n_codes,) or counts.is_floating_point() or bool((counts < 0).any()) \
+                or int(counts.sum()) == 0:
+            raise ValueError(f"counts must be {self.n_codes} non-negative integers, not all 0; "
+                             f"got {counts.dtype} {tuple(counts.shape)}.")
+        self.counts.copy_(counts)
+
+    def code(self, z: Tensor) -> Tensor:
+        """The cluster c (m,) int64 that noise z (m, 1 + z_dim) names: F^-1(Phi(z_0))."""
+        u = 0.5 * (1.0 + torch.erf(z[:, 0].double() / math.sqrt(2.0)))
+        cum = self.counts.double().cumsum(0)
+        return torch.searchsorted(cum / cum[-1], u.contiguous(), right=True).clamp_(max=self.n_codes - 1)
+
+    def forward(self, z: Tensor, code: Tensor | None = None) -> Tensor:
+        c = self.code(z) if code is None else code
+        return self.net(torch.cat([nn.functional.one_hot(c, self.n_codes).to(z.dtype), z[:, 1:]], 1))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """D(x, y) = psi(phi(x)) + e_y . phi(x): (m, 1, 28, 28), (m,) int64 -> (m, 1) logits.
+
+    The projection discriminator (Miyato & Koyama 2018): phi = the DCGAN D's features, flattened
+    (F = 4ndf x 4 x 4 for three blocks), psi = its head, and e_y in R^F a learnt vector per label.
+    The label term is the log-ratio of p(y | x) under data and model, so D can tell "a real image"
+    from "a real image of label y": an image of the wrong cluster for its noise is judged fake.
+    """
+
+    def __init__(self, D: DCGANDiscriminator, n_codes: int) -> None:
+        super().__init__()
+        _check_positive(n_codes=n_codes)
+        self.D, self.n_codes = D, n_codes
+        head = D.head
+        self.embed = nn.Embedding(n_codes, head.in_channels * head.kernel_size[0] * head.kernel_size[1])
+        nn.init.normal_(self.embed.weight, 0.0, 0.02)
+
+    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+        f = self.D.features(x)
+        a = self.D.head(f).reshape(x.shape[0], 1)
+        return a + (self.embed(y) * f.flatten(1)).sum(1, keepdim=True)
+
+
 MNIST_MODELS = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
@@ -253,11 +328,23 @@ MNIST_MODELS = {
 
 
 def mnist_pair(name: str, z_dim: int = 100, width: int | None = None, channels: int = 1,
-               d_depth: int = 3) -> tuple[nn.Module, nn.Module]:
+               d_depth: int = 3, clusters: int | None = None) -> tuple[nn.Module, nn.Module]:
     """Build (G, D) for MNIST by name: 'mlp' (width = hidden, default 256) or 'dcgan' (width = ngf = ndf,
-    default 64; ``d_depth`` strided blocks in D, 3 or 2)."""
+    default 64; ``d_depth`` strided blocks in D, 3 or 2).
+
+    ``clusters`` K (dcgan only): G is a ``ClusterCodeGenerator`` around a DCGAN G with K + z_dim
+    inputs (so ``G.z_dim`` is 1 + z_dim) and D a ``ProjectionDiscriminator``; set the cluster sizes
+    with ``G.set_counts``.
+    """
     if name not in MNIST_MODELS:
         raise ValueError(f"model={name!r} is not known; use one of {sorted(MNIST_MODELS)}.")
+    if clusters is not None:
+        if name != "dcgan":
+            raise ValueError(f"clusters is supported for model='dcgan' only, got model={name!r}.")
+        _check_positive(clusters=clusters)
+        w = 64 if width is None else width
+        G = ClusterCodeGenerator(DCGANGenerator(z_dim + clusters, w, channels), clusters)
+        return G, ProjectionDiscriminator(DCGANDiscriminator(w, channels, depth=d_depth), clusters)
     if name == "mlp":
         h = 256 if width is None else width
         return MLPGenerator(z_dim, h, channels=channels), MLPDiscriminator(h, channels=channels)

@@ -12,6 +12,9 @@ written by ``export`` from a run's checkpoint::
     python -m ganlib train mlp --epochs 100 --out runs/pretrained-mlp
     python -m ganlib.pretrained export runs/pretrained-mlp mlp    # prints the SHA-256 to pin
 
+``dcgan-clusters`` is a DCGAN run with ``--clusters 50`` (a latent space with a discrete part,
+``models.ClusterCodeGenerator``); export it with the name ``dcgan-clusters``.
+
 The generator file holds only tensors and plain values, so it loads with
 ``torch.load(weights_only=True)``.
 """
@@ -34,10 +37,14 @@ FORMAT = "ganlib-pretrained-generator"
 #: Where the shipped files live.
 PRETRAINED_DIR: Path = config.DATA_DIR / "pretrained"
 
+#: The shipped generators: name -> the model of the run it comes from.
+NAMES: dict[str, str] = {"mlp": "mlp", "dcgan": "dcgan", "dcgan-clusters": "dcgan"}
+
 #: SHA-256 of each shipped generator file (data/pretrained/<name>_generator.pt), one entry per model.
 SHA256: dict[str, str] = {
     "mlp": "f80683b6917bee0cc3c86e9c2269ec5c36ede0ed1fb852657231d2b2a512d75b",
     "dcgan": "14bb8560ffe9125a776a6ca6afcf7112cbebda4d0f5fb582a74e626625021f66",
+    "dcgan-clusters": "746ed9b4a9fac76f53585c3de90d480125ab58ad93f1f6647092a2ce93dede63",
 }
 
 
@@ -46,8 +53,8 @@ class PretrainedError(RuntimeError):
 
 
 def _check_name(name: str) -> str:
-    if name not in models.MNIST_MODELS:
-        raise ValueError(f"name={name!r} is not a pretrained model; use one of {sorted(models.MNIST_MODELS)}.")
+    if name not in NAMES:
+        raise ValueError(f"name={name!r} is not a pretrained model; use one of {sorted(NAMES)}.")
     return name
 
 
@@ -95,9 +102,10 @@ def info(name: str) -> dict[str, Any]:
 
 
 def load_generator(name: str = "mlp", device: str | torch.device | None = None) -> nn.Module:
-    """The shipped generator ``name`` ('mlp' or 'dcgan') in float32 and eval mode on ``device``.
+    """The shipped generator ``name`` ('mlp', 'dcgan' or 'dcgan-clusters') in float32 and eval mode on ``device``.
 
-    G maps z (m, z_dim) ~ N(0, I) to images (m, 1, 28, 28) in [-1, 1]; ``G.z_dim`` gives z_dim.
+    G maps z (m, z_dim) ~ N(0, I) to images (m, 1, 28, 28) in [-1, 1]; ``G.z_dim`` gives z_dim
+    (for 'dcgan-clusters' 101: z_0 picks one of 50 clusters, ``G.code(z)``).
     Raises ``PretrainedError`` if the file is missing or its SHA-256 differs from the pinned one.
     """
     path = _verified(name)
@@ -105,7 +113,8 @@ def load_generator(name: str = "mlp", device: str | torch.device | None = None) 
     if payload.get("format") != FORMAT or payload.get("model") != name:
         raise PretrainedError(f"{path} is not a ganlib pretrained {name!r} generator.")
     arch = payload["arch"]
-    G, _ = models.mnist_pair(name, z_dim=arch["z_dim"], width=arch["width"], channels=arch["channels"])
+    G, _ = models.mnist_pair(NAMES[name], z_dim=arch["z_dim"], width=arch["width"], channels=arch["channels"],
+                             clusters=arch.get("clusters"))
     G.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
     G.eval()
     return G.to(config.get_device(None if device is None else str(device)))
@@ -138,17 +147,19 @@ def export(run_dir: str | Path, name: str, out_dir: str | Path | None = None,
     _check_name(name)
     saved = checkpoint.load(Path(run_dir) / checkpoint.LAST)
     cfg, meta, trainer = saved["config"], saved["meta"], saved["trainer"]
-    if cfg["model"] != name:
-        raise ValueError(f"{run_dir} holds a {cfg['model']!r} run, not {name!r}.")
+    model, k = NAMES[name], cfg.get("clusters")
+    if cfg["model"] != model or (k is not None) != name.endswith("-clusters"):
+        what = f"{cfg['model']!r}" + (f" with clusters={k}" if k is not None else "")
+        raise ValueError(f"{run_dir} holds a {what} run, which is not exported as {name!r}.")
     out = Path(out_dir) if out_dir is not None else PRETRAINED_DIR
     out.mkdir(parents=True, exist_ok=True)
-    width = cfg["width"] if cfg["width"] is not None else (256 if name == "mlp" else 64)
+    width = cfg["width"] if cfg["width"] is not None else (256 if model == "mlp" else 64)
     hist = trainer["history"]
     n = len(hist["step"])
     ips = n * cfg["batch_size"] * cfg["k"] / meta["train_seconds"] if meta.get("train_seconds") else None
     payload = {
         "format": FORMAT, "model": name,
-        "arch": {"z_dim": cfg["z_dim"], "width": width, "channels": 1},
+        "arch": {"z_dim": cfg["z_dim"], "width": width, "channels": 1, "clusters": k},
         # The averaged generator where the run kept one (cfg.ema_decay): it is what the run sampled.
         "state_dict": {k: (v.half() if v.is_floating_point() else v)
                        for k, v in trainer.get("G_ema", trainer["G"]).items()},
@@ -156,7 +167,7 @@ def export(run_dir: str | Path, name: str, out_dir: str | Path | None = None,
                  "batch_size": cfg["batch_size"], "lr": cfg["lr"], "betas": [cfg["beta1"], cfg["beta2"]],
                  "g_loss": cfg["g_loss"], "k": cfg["k"], "seed": cfg["seed"],
                  "ema_decay": cfg.get("ema_decay") if "G_ema" in trainer else None,
-                 "d_depth": cfg.get("d_depth", 2) if name == "dcgan" else None,
+                 "d_depth": cfg.get("d_depth", 2) if model == "dcgan" else None, "clusters": k,
                  "precision": meta.get("precision", "fp32"), "device": meta.get("device"),
                  "device_name": meta.get("device_name"), "threads": meta.get("threads"),
                  "train_seconds": meta.get("train_seconds"),
@@ -183,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("export", help="write <name>_generator.pt and <name>_history.json from a run")
     e.add_argument("run_dir")
-    e.add_argument("name", choices=sorted(models.MNIST_MODELS))
+    e.add_argument("name", choices=sorted(NAMES))
     e.add_argument("--out", default=None, help=f"output folder (default {PRETRAINED_DIR})")
     args = p.parse_args(argv)
     res = export(args.run_dir, args.name, args.out)

@@ -11,7 +11,9 @@ The paper uses k = 1 in practice and SGD with momentum; seed 002 uses Adam(2e-4,
 Both are options here, as are the losses (by name or as callables) and an optional penalty on D.
 
 ``GANTrainer`` takes *any* pair of models and *any* sampler of real data (``sample_real(m) ->
-(m, ...)``), so the toy notebooks and the MNIST notebooks share this loop. It records a
+(m, ...)``), so the toy notebooks and the MNIST notebooks share this loop; with
+``conditional=True`` the sampler also returns labels and D is told them (a generator whose noise
+picks a cluster, notebook 06). It records a
 ``History`` and calls an optional callback; it never plots. Per-step numbers stay on the
 training device and are copied to the host once per ``log_every`` steps, so a CUDA run does not
 synchronise every step; non-finite losses are caught at that point (``DivergenceError``).
@@ -143,9 +145,15 @@ class GANTrainer:
             training; it only changes what is sampled afterwards, meant to smooth out G's
             oscillation around the equilibrium (on the shipped DCGAN: classifier score +0.09,
             FID -0.6; README, "The shipped DCGAN").
+        conditional: True for a generator whose noise names a label, ``G.code(z) -> (m,)`` int64
+            (``models.ClusterCodeGenerator``), and a discriminator that is told it, ``D(x, y) ->
+            (m, 1)`` (``models.ProjectionDiscriminator``); ``sample_real(m)`` then returns
+            ``(x, y)``, the images and their labels. D judges whether x is a real image *of
+            label y*, so G is pushed to draw, for noise z, an image of label ``G.code(z)``.
+            Penalties (``d_penalty``) are not supported with it.
     """
 
-    def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor], *,
+    def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor | tuple[Tensor, Tensor]], *,
                  z_dim: int | None = None, batch_size: int = 64, k: int = 1,
                  g_loss: str | Callable[[Tensor], Tensor] = "non-saturating",
                  d_loss: str | Callable[[Tensor, Tensor], Tensor] = "bce",
@@ -154,7 +162,8 @@ class GANTrainer:
                  betas: tuple[float, float] = (0.5, 0.999), momentum: float = 0.9,
                  opt_d: torch.optim.Optimizer | None = None, opt_g: torch.optim.Optimizer | None = None,
                  noise: str = "normal", seed: int = 0, train_g: bool = True, log_every: int = 100,
-                 precision: str = "fp32", ema_decay: float | None = None) -> None:
+                 precision: str = "fp32", ema_decay: float | None = None,
+                 conditional: bool = False) -> None:
         for name, value in (("batch_size", batch_size), ("k", k), ("log_every", log_every)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
@@ -166,7 +175,13 @@ class GANTrainer:
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r} is not known; use one of {list(PRECISIONS)}.")
         check_ema_decay(ema_decay)
+        if conditional and not callable(getattr(G, "code", None)):
+            raise ValueError("conditional=True needs a generator with a code(z) method that returns the "
+                             "labels its noise names (e.g. models.ClusterCodeGenerator).")
+        if conditional and d_penalty is not None:
+            raise ValueError("d_penalty is not supported with conditional=True.")
         self.G, self.D, self.sample_real = G, D, sample_real
+        self.conditional = bool(conditional)
         self.z_dim = int(z_dim if z_dim is not None else getattr(G, "z_dim"))
         self.batch_size, self.k, self.noise = batch_size, k, noise
         self.train_g, self.log_every = train_g, log_every
@@ -202,14 +217,26 @@ class GANTrainer:
             return torch.rand(m, self.z_dim, generator=self.noise_gen, device=self.device) * 2 - 1
         return torch.randn(m, self.z_dim, generator=self.noise_gen, device=self.device)
 
+    def _code(self, z: Tensor) -> Tensor | None:
+        """The labels (m,) that the noise z names (conditional training), else None."""
+        return self.G.code(z) if self.conditional else None
+
+    def _judge(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """D's logits (m, 1) for images x, told their labels y when training is conditional."""
+        return self.D(x) if y is None else self.D(x, y)
+
     def d_step(self) -> tuple[Tensor, Tensor]:
         """One discriminator update on fresh m real and m fake samples; returns (L_D, mean D(x)) detached."""
         m = self.batch_size
-        real = self.sample_real(m)
+        if self.conditional:
+            real, y_real = self.sample_real(m)
+        else:
+            real, y_real = self.sample_real(m), None
+        z = self.sample_noise(m)
         with self.autocast():
             with torch.no_grad():                   # the D step must not train G (seed 002's .detach())
-                fake = self.G(self.sample_noise(m))
-            real_logits, fake_logits = self.D(real), self.D(fake)
+                fake = self.G(z)
+            real_logits, fake_logits = self._judge(real, y_real), self._judge(fake, self._code(z))
         # Logits back to float32 so the losses (log-sigmoids) are computed at full precision.
         real_logits, fake_logits = real_logits.float(), fake_logits.float()
         loss = self.d_loss_fn(real_logits, fake_logits)
@@ -225,7 +252,7 @@ class GANTrainer:
         z = self.sample_noise(self.batch_size)
         if not self.train_g:
             with torch.no_grad(), self.autocast():
-                fake_logits = self.D(self.G(z)).float()
+                fake_logits = self._judge(self.G(z), self._code(z)).float()
                 loss = self.g_loss_fn(fake_logits)
             return loss, torch.sigmoid(fake_logits).mean(), torch.zeros((), device=self.device)
         # L_G needs dL/dx through D but not dL/dtheta_D: D's weights are frozen for this pass, so
@@ -237,7 +264,7 @@ class GANTrainer:
             p.requires_grad_(False)
         try:
             with self.autocast():
-                fake_logits = self.D(self.G(z))
+                fake_logits = self._judge(self.G(z), self._code(z))
             fake_logits = fake_logits.float()
             loss = self.g_loss_fn(fake_logits)
             self.opt_g.zero_grad(set_to_none=True)

@@ -166,6 +166,17 @@ def test_shipped_dcgan_beats_the_shipped_mlp():
     assert dc.kl_from_uniform < mlp.kl_from_uniform
 
 
+def test_shipped_cluster_dcgan_meets_the_quality_bar():
+    """The issue's bar on 10,000 samples: classifier score >= 9.3, every digit within 7-13 %, and it
+    beats the plain DCGAN on score and FID (same noise seed)."""
+    from ganlib import pretrained
+    cl = im.evaluate_generator(pretrained.load_generator("dcgan-clusters", "cpu"), n=10_000, seed=2)
+    dc = im.evaluate_generator(pretrained.load_generator("dcgan", "cpu"), n=10_000, seed=2)
+    assert cl.classifier_score >= 9.3
+    assert 0.07 <= cl.min_fraction and cl.max_fraction <= 0.13
+    assert cl.classifier_score > dc.classifier_score and cl.fid < dc.fid
+
+
 def test_shipped_metrics_json_describes_the_shipped_files():
     import json
     from ganlib import config, pretrained
@@ -173,7 +184,7 @@ def test_shipped_metrics_json_describes_the_shipped_files():
     assert doc["n_samples"] == 10_000
     assert doc["classifier"]["sha256"] == im.CLASSIFIER_SHA256
     assert doc["fid_floor_test_vs_train"] == pytest.approx(im.fid_floor(device="cpu"), rel=1e-4)
-    for name in ("mlp", "dcgan"):
+    for name in ("mlp", "dcgan", "dcgan-clusters"):
         g = doc["generators"][name]
         assert g["generator_sha256"] == pretrained.SHA256[name]
         assert sum(g["histogram"]) == pytest.approx(1.0)

@@ -8,7 +8,7 @@ import torch
 
 from ganlib import pretrained
 
-NAMES = ("mlp", "dcgan")
+NAMES = ("mlp", "dcgan", "dcgan-clusters")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -60,7 +60,8 @@ def test_shipped_files_are_small() -> None:
 def test_shipped_history_loads(name: str) -> None:
     hist, meta = pretrained.load_history(name)
     assert len(hist.step) > 10 and len(hist.d_loss) == len(hist.step)
-    assert meta["config"]["model"] == name
+    assert meta["config"]["model"] == pretrained.NAMES[name]
+    assert (meta["config"].get("clusters") is not None) == name.endswith("-clusters")
 
 
 def test_export_ships_the_averaged_generator(tmp_path, one_thread) -> None:
@@ -79,3 +80,24 @@ def test_export_ships_the_averaged_generator(tmp_path, one_thread) -> None:
         assert torch.equal(v, want), k
     assert any(not torch.equal(payload["state_dict"][k], v.half()) for k, v in exp.G.state_dict().items()
                if v.is_floating_point())
+
+
+def test_shipped_cluster_generator_draws_each_group_as_often_as_the_data():
+    G = pretrained.load_generator("dcgan-clusters", device="cpu")
+    info = pretrained.info("dcgan-clusters")
+    assert info["arch"]["clusters"] == G.n_codes == 50 and G.z_dim == 101
+    assert int(G.counts.sum()) == 60_000  # one count per training image
+    z = torch.randn(20_000, G.z_dim, generator=torch.Generator().manual_seed(0))
+    share = torch.bincount(G.code(z), minlength=50).double() / z.shape[0]
+    assert torch.allclose(share, G.counts.double() / 60_000, atol=0.006)
+
+
+def test_export_refuses_a_run_under_the_wrong_name(tmp_path, one_thread) -> None:
+    from ganlib import experiment
+    exp = experiment.Experiment(experiment.RunConfig(model="dcgan", epochs=1, subset=64, batch_size=32, width=4,
+                                                     log_every=2), out=tmp_path / "run", verbose=False)
+    exp.train(progress=False)
+    with pytest.raises(ValueError, match="not exported as 'dcgan-clusters'"):
+        pretrained.export(tmp_path / "run", "dcgan-clusters", out_dir=tmp_path / "shipped")
+    with pytest.raises(ValueError, match="not exported as 'mlp'"):
+        pretrained.export(tmp_path / "run", "mlp", out_dir=tmp_path / "shipped")
