@@ -289,11 +289,13 @@ class ClusterCodeGenerator(nn.Module):
 
     def code(self, z: Tensor) -> Tensor:
         """The cluster c (m,) int64 that noise z (m, 1 + z_dim) names: F^-1(Phi(z_0))."""
-        u = 0.5 * (1.0 + torch.erf(z[:, 0].double() / math.sqrt(2.0)))
-        cum = self.counts.double().cumsum(0)
+        dtype = torch.float32 if z.device.type == "mps" else torch.float64  # MPS has no float64
+        u = 0.5 * (1.0 + torch.erf(z[:, 0].to(dtype) / math.sqrt(2.0)))
+        cum = self.counts.to(dtype).cumsum(0)
         return torch.searchsorted(cum / cum[-1], u.contiguous(), right=True).clamp_(max=self.n_codes - 1)
 
     def forward(self, z: Tensor, code: Tensor | None = None) -> Tensor:
+        """z (m, 1 + z_dim) -> net([onehot(c), z_1..z_dim]) (m, 1, 28, 28); c = ``code`` (m,) if given, else code(z)."""
         c = self.code(z) if code is None else code
         return self.net(torch.cat([nn.functional.one_hot(c, self.n_codes).to(z.dtype), z[:, 1:]], 1))
 
@@ -303,7 +305,7 @@ class ProjectionDiscriminator(nn.Module):
 
     The projection discriminator (Miyato & Koyama 2018): phi = the DCGAN D's features, flattened
     (F = 4ndf x 4 x 4 for three blocks), psi = its head, and e_y in R^F a learnt vector per label.
-    The label term is the log-ratio of p(y | x) under data and model, so D can tell "a real image"
+    The label term models the log-ratio of p(y | x) under data and model, so D can tell "a real image"
     from "a real image of label y": an image of the wrong cluster for its noise is judged fake.
     """
 
