@@ -17,13 +17,9 @@ import math
 
 import torch
 
+from .config import check_int as _check_int
+
 Tensor = torch.Tensor
-
-
-def _check_int(name: str, value: object, low: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-    return value
 
 
 def _nearest(x: Tensor, centroids: Tensor, chunk: int = 8192) -> Tensor:

@@ -103,6 +103,13 @@ def fast_bf16(device: str | torch.device) -> bool:
     return False
 
 
+def check_int(name: str, value: object, low: int = 1) -> int:
+    """Return ``value`` if it is an int (not a bool) >= ``low``; else a ValueError that names ``name``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+    return value
+
+
 def quick_mode() -> bool:
     """True when ``GANLIB_QUICK=1`` (set by ``make test``): notebooks shrink their training."""
     return os.environ.get("GANLIB_QUICK", "0").strip().lower() in ("1", "true", "yes", "on")

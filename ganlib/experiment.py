@@ -46,6 +46,7 @@ from typing import Any, Callable
 import torch
 
 from . import checkpoint, clusters, config, data, models
+from .config import check_int as _check_int
 from .train import PRECISIONS, DivergenceError, GANTrainer, History, check_ema_decay
 
 #: Seed 002's settings for the MLP GAN; the DCGAN uses the DCGAN paper's batch of 128.
@@ -168,11 +169,6 @@ class RunConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-def _check_int(name: str, value: Any, low: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-
-
 def _d_loss(real_label: float) -> Any:
     """The discriminator loss of a run: the paper's BCE, or BCE with one-sided label smoothing."""
     from .losses import discriminator_loss
@@ -261,18 +257,17 @@ class Experiment:
         if cfg.clusters is not None:
             self.cluster_labels = self._cluster_labels(images, cfg.clusters, cfg.seed, cfg.dataset)
             self.G.set_counts(torch.bincount(self.cluster_labels, minlength=cfg.clusters))
+        conditional = cfg.clusters is not None  # G's noise picks a cluster and D is told it
         self.batches = data.DeviceBatches(images, labels=self.cluster_labels, device=self.device, seed=cfg.seed,
-                                          call_labeled=cfg.clusters is not None)
+                                          call_labeled=conditional)
         self.steps_per_epoch = len(self.batches) // (cfg.k * cfg.batch_size)
         if self.steps_per_epoch < 1:
             raise ValueError(f"batch_size * k = {cfg.batch_size * cfg.k} exceeds the {len(self.batches)} "
                              f"training images; use a smaller batch_size or a larger subset.")
         self.precision = cfg.precision if cfg.precision is not None else \
             ("bf16" if config.fast_bf16(self.device) else "fp32")
-        conditional = cfg.clusters is not None
         self.trainer = GANTrainer(
-            self.G, self.D, self.batches,
-            z_dim=self.G.z_dim, batch_size=cfg.batch_size, k=cfg.k,
+            self.G, self.D, self.batches, z_dim=self.G.z_dim, batch_size=cfg.batch_size, k=cfg.k,
             g_loss=cfg.g_loss, d_loss=_d_loss(cfg.real_label), optimizer="adam", lr_d=cfg.lr, lr_g=cfg.lr,
             betas=(cfg.beta1, cfg.beta2), seed=cfg.seed, log_every=cfg.log_every, precision=self.precision,
             ema_decay=cfg.ema_decay, conditional=conditional)

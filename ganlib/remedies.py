@@ -29,14 +29,10 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .config import check_int as _check_int
 from .models import ToyDiscriminator
 
 Tensor = torch.Tensor
-
-
-def _check_int(name: str, value: int, low: int = 1) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
 
 
 def check_divisible(batch_size: int, group: int, what: str) -> None:
