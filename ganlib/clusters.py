@@ -1,7 +1,7 @@
 """Unsupervised clusters of the training images, for a generator whose latent space has a discrete part.
 
 An unconditional G maps one connected Gaussian onto ten separate digit classes, so part of z lands
-between classes and gives blends (README, "The shipped DCGAN"; notebook 06, "Where the score is
+between classes and gives blends (docs/dcgan-experiments.md; notebook 06, "Where the score is
 lost"). Splitting the training set into K clusters *without labels* and letting the noise pick a
 cluster first (``models.ClusterCodeGenerator``, ``models.ProjectionDiscriminator``) gives G K
 separate regions to draw from. The clusters come from k-means on the pixels; no digit label is

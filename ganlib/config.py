@@ -6,7 +6,8 @@
 * ``quick_mode()``: true when ``GANLIB_QUICK=1`` (``make test`` sets it) so notebooks shrink
   their training; both modes run the same code.
 * ``PACKAGE_DIR``, ``REPO_DIR``, ``DATA_DIR``: paths resolved from this file, never from the
-  working directory, so a notebook works whichever folder Jupyter was started in.
+  working directory, so a notebook works whichever folder Jupyter was started in;
+  ``display_path`` prints them relative to the repository (no machine's absolute path in a notebook).
 """
 from __future__ import annotations
 
@@ -101,6 +102,21 @@ def fast_bf16(device: str | torch.device) -> bool:
     if dev.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.get_device_capability(dev)[0] >= 8
     return False
+
+
+def display_path(path: str | Path) -> str:
+    """``path`` as a learner should read it in a notebook: relative to the repository when inside it
+    (``runs/nb06-dcgan-1ep``), else under the home folder as ``~/...``, else its last two parts
+    (``.../shared/data``): never a machine's absolute path."""
+    p = Path(path).expanduser().resolve()
+    try:
+        return p.relative_to(REPO_DIR).as_posix() or "."
+    except ValueError:
+        pass
+    try:
+        return "~/" + p.relative_to(Path.home()).as_posix()
+    except ValueError:
+        return ".../" + "/".join(p.parts[-2:])
 
 
 def check_int(name: str, value: object, low: int = 1) -> int:

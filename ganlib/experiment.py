@@ -309,10 +309,13 @@ class Experiment:
 
     @property
     def images_per_second(self) -> float:
-        """Training throughput of this object's ``train`` calls (real images seen by D per second)."""
-        done = self.trainer.step - self._first_step
-        secs = self._session_seconds
-        return done * self.cfg.batch_size * self.cfg.k / secs if secs > 0 else float("nan")
+        """Training throughput (real images seen by D per second) of this object's ``train`` calls,
+        or, when they trained nothing (the run was finished before), of the whole saved run; 0.0
+        for a run that has not trained at all."""
+        done, secs = self.trainer.step - self._first_step, self._session_seconds
+        if secs <= 0:
+            done, secs = self.trainer.step, self.train_seconds
+        return done * self.cfg.batch_size * self.cfg.k / secs if secs > 0 else 0.0
 
     def _log(self, msg: str) -> None:
         if self.verbose:
@@ -371,7 +374,7 @@ class Experiment:
         meta = saved["meta"]
         self.train_seconds = float(meta.get("train_seconds", 0.0))
         self._saved_step = self.trainer.step
-        self._log(f"resumed {self.out} at step {self.trainer.step} (epoch {self.epoch} of {self.cfg.epochs}).")
+        self._log(f"resumed {config.display_path(self.out)} at step {self.trainer.step} (epoch {self.epoch} of {self.cfg.epochs}).")
 
     # ------------------------------------------------------------------ pictures
     @torch.no_grad()
@@ -459,8 +462,13 @@ class Experiment:
                                max_steps=max_steps if max_steps is not None else self.cfg.max_steps)
         total, spe = self.total_steps, self.steps_per_epoch
         if self.step >= total:
-            self._log(f"{self.out.name}: already trained to step {self.step} (epoch {self.epoch}); "
-                      f"nothing to do (raise epochs to train further).")
+            # A rerun of a notebook lands here: show the saved run (the callback draws its curves
+            # and samples) and say so, rather than training nothing in silence.
+            self._log(f"{config.display_path(self.out)} already holds this run, trained to step {self.step} "
+                      f"(epoch {self.epoch}) in {self.train_seconds:.0f} s: showing the saved run. Delete the "
+                      f"folder (or pass another out=) to train again, or raise epochs to train further.")
+            if callback is not None:
+                callback(self)
             return self.history
         self.out.mkdir(parents=True, exist_ok=True)
         self.interrupted, self._stop = False, False
@@ -510,12 +518,12 @@ class Experiment:
                 tick()
                 self.save()
             if self.interrupted:
-                self._log(f"stopped at step {self.step} (epoch {self.step / spe:.2f}); saved {self.checkpoint_path}. "
+                self._log(f"stopped at step {self.step} (epoch {self.step / spe:.2f}); saved {config.display_path(self.checkpoint_path)}. "
                           f"Continue with resume=True (CLI: --resume).")
         except DivergenceError as err:
             self.diverged = err
             tick()
-            kept = f"the last good checkpoint (step {self._saved_step}) is kept in {self.checkpoint_path}" \
+            kept = f"the last good checkpoint (step {self._saved_step}) is kept in {config.display_path(self.checkpoint_path)}" \
                 if self._saved_step >= 0 else "no checkpoint had been written yet"
             print(f"{err}\n{kept}.", flush=True)
         except KeyboardInterrupt:
@@ -525,7 +533,7 @@ class Experiment:
             tick()
             try:
                 self.save(exact=False)
-                print(f"\naborted at step {self.step}; saved {self.checkpoint_path} (a resumed run may "
+                print(f"\naborted at step {self.step}; saved {config.display_path(self.checkpoint_path)} (a resumed run may "
                       f"differ from an uninterrupted one by this last step).", flush=True)
             except checkpoint.CheckpointError as err:
                 print(f"\naborted; not saved: {err}", flush=True)
@@ -539,11 +547,11 @@ class Experiment:
         return self.history
 
     # ------------------------------------------------------------------ after training
-    def animation(self, max_frames: int = 8, nrow: int = 6, n_images: int | None = 36):
-        """The fixed-z sample grids over epochs as an HTML animation (``plot.samples_animation``)."""
+    def animation(self, max_frames: int = 8, nrow: int = 6, n_images: int | None = 36, interactive: bool = False):
+        """The fixed-z sample grids over epochs as an animated PNG (``plot.samples_animation``)."""
         from .plot import samples_animation
         return samples_animation(self.history.snapshots, max_frames=max_frames, nrow=nrow, n_images=n_images,
-                                 title=f"{self.cfg.model.upper()} GAN")
+                                 title=f"{self.cfg.model.upper()} GAN", interactive=interactive)
 
     def summary(self, last: int | None = None) -> dict[str, float]:
         """Means over the last epoch (or ``last`` steps) of L_D, L_G, D(x), D(G(z))."""

@@ -210,7 +210,7 @@ class DCGANDiscriminator(nn.Module):
     No BN on the first layer (Radford et al. 2016). The third block gives D a non-linear view of
     the whole digit (with two blocks only the final linear layer sees all of it). Seed 002: D must
     be strong enough to give G a useful gradient; in our CPU runs G's samples scored clearly
-    better against this D from the first epochs on (README, "The shipped DCGAN"), for about 18 %
+    better against this D from the first epochs on (docs/dcgan-experiments.md), for about 18 %
     more time per training step. The head is a ``WholeImageConv``: a convolution whose kernel covers
     its whole input, computed as the dense layer it is.
     """

@@ -3,11 +3,12 @@ figures such as Figure 1 of the 2014 paper).
 
 Conventions: every function that draws into axes takes ``ax=None`` (a new figure if None) and
 returns the axes; figures are drawn from a finished ``History`` or from snapshots, never from
-inside the training loop. Animations are returned as ``IPython.display.HTML`` via
-``anim.to_jshtml()`` and the figure is closed so it is not shown twice.
+inside the training loop. Animations are animated PNGs (``animate``): plain image outputs that
+play in an untrusted notebook and on GitHub; the JavaScript player is an option for live use.
 """
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any, Sequence
@@ -138,28 +139,60 @@ def grad_norm_curve(history: Any, ax: plt.Axes | None = None, label: str = "$\\|
 
 # --------------------------------------------------------------------------- animation
 def animate(frames: Sequence[Any], draw, figsize: tuple[float, float] = (6, 4), interval: int = 150,
-            dpi: int = 72, embed_limit_mb: float = 20.0):
-    """Animate ``draw(fig, frame)`` over ``frames``; returns ``IPython.display.HTML`` (jshtml), figure closed.
+            dpi: int = 100, interactive: bool = False, hold_last: int = 4, embed_limit_mb: float = 20.0):
+    """Animate ``draw(fig, frame)`` over ``frames``; returns an animated PNG, or a player when ``interactive``.
 
-    ``draw`` receives the figure (cleared before each frame) and one frame. No extra dependency:
-    matplotlib's HTML writer embeds PNG frames in the notebook.
+    Default: every frame is drawn off-screen (Agg) and the frames are written with Pillow as one
+    animated PNG (APNG), returned as ``IPython.display.Image``. It is an ordinary ``image/png``
+    output, so it plays in JupyterLab whether or not the notebook is trusted, on GitHub and in any
+    browser: no JavaScript. ``interval``: ms per frame; the last frame is held ``hold_last`` times
+    as long, so the end state can be read before the loop restarts.
+    ``interactive=True``: matplotlib's JavaScript player (``to_jshtml``: pause, step, slow down),
+    for live use only: JupyterLab strips its script from an untrusted notebook and GitHub never runs it.
+    ``draw`` receives the figure (cleared before each frame) and one frame.
     """
-    from IPython.display import HTML
-
     if len(frames) == 0:
         raise ValueError("frames must not be empty.")
-    matplotlib.rcParams["animation.embed_limit"] = embed_limit_mb
-    fig = plt.figure(figsize=figsize, dpi=dpi)
+    if interactive:
+        from IPython.display import HTML
 
-    def update(i: int):
+        matplotlib.rcParams["animation.embed_limit"] = embed_limit_mb
+        fig = plt.figure(figsize=figsize, dpi=dpi)
+
+        def update(i: int):
+            fig.clear()
+            draw(fig, frames[i])
+            return []
+
+        anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
+        html = HTML(anim.to_jshtml(default_mode="once"))
+        plt.close(fig)
+        return html
+    from IPython.display import Image
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from PIL import Image as PILImage
+
+    fig = Figure(figsize=figsize, dpi=dpi)  # not pyplot's: nothing is shown or left open
+    canvas = FigureCanvasAgg(fig)
+    images = []
+    for frame in frames:
         fig.clear()
-        draw(fig, frames[i])
-        return []
-
-    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval, blit=False)
-    html = HTML(anim.to_jshtml(default_mode="once"))
-    plt.close(fig)
-    return html
+        draw(fig, frame)
+        canvas.draw()
+        images.append(PILImage.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy()))
+    # One shared palette of 128 colours (from the first, middle and last frame) cuts the file to
+    # about a third; plots and grey digits have far fewer colours, so nothing visible is lost.
+    picks = [images[0], images[len(images) // 2], images[-1]]
+    sheet = PILImage.new("RGB", (picks[0].width, picks[0].height * 3))
+    for i, im in enumerate(picks):
+        sheet.paste(im, (0, i * im.height))
+    palette = sheet.quantize(colors=128, method=PILImage.Quantize.MEDIANCUT)
+    frames_p = [im.quantize(palette=palette, dither=PILImage.Dither.NONE) for im in images]
+    durations = [interval] * (len(images) - 1) + [interval * max(1, hold_last)]
+    buf = io.BytesIO()
+    frames_p[0].save(buf, format="PNG", save_all=True, append_images=frames_p[1:], duration=durations, loop=0)
+    return Image(data=buf.getvalue(), format="png")
 
 
 # ---- notebook 05: MNIST training dashboard, live view, samples over epochs ----
@@ -254,12 +287,13 @@ class LiveView:
 
 
 def samples_animation(snapshots: Sequence[Any], max_frames: int = 8, nrow: int = 6, n_images: int | None = 36,
-                      title: str = "Samples", size: float = 2.8, dpi: int = 64, interval: int = 600):
-    """The fixed-z grids stored in ``History.snapshots`` over epochs, as an HTML animation (``animate``).
+                      title: str = "Samples", size: float = 5.0, dpi: int = 100, interval: int = 600,
+                      interactive: bool = False):
+    """The fixed-z grids stored in ``History.snapshots`` over epochs, as an animated PNG (``animate``).
 
     Shows the first ``n_images`` of each grid (None: all) on ``nrow`` columns, at most ``max_frames``
-    frames (first and last kept): the defaults keep a notebook's stored animation near 0.6 MB
-    (PNG frames; JPEG would be smaller but blurs the single-pixel speckle notebook 05 counts).
+    frames (first and last kept). Each digit is drawn with nearest-neighbour pixels (the single-pixel
+    speckle notebook 05 counts stays visible) and the title is 12 pt, legible at notebook width.
     """
     frames = _nb05_snapshot_frames(snapshots, max_frames)
 
@@ -268,10 +302,10 @@ def samples_animation(snapshots: Sequence[Any], max_frames: int = 8, nrow: int =
         x, vr = _nb05_grid_values(snap["images"])
         image_grid(x if n_images is None else x[:n_images], nrow=nrow, ax=ax, value_range=vr,
                    title=f"{title}: epoch {snap['epoch']} (step {snap['step']})")
-        ax.title.set_fontsize(8)
+        ax.title.set_fontsize(12)
         fig.tight_layout()
 
-    return animate(frames, draw, figsize=(size, size + 0.25), interval=interval, dpi=dpi)
+    return animate(frames, draw, figsize=(size, size + 0.3), interval=interval, dpi=dpi, interactive=interactive)
 
 
 def save_samples_animation(snapshots: Sequence[Any], path: str | Path, max_frames: int = 25,
@@ -315,9 +349,10 @@ def mode_field(target: Any, fake: Tensor | np.ndarray, real: Tensor | np.ndarray
                title: str | None = None, critic: bool = False, extent: tuple[float, float] | None = None) -> plt.Axes:
     """Real and generated 2-D samples over the discriminator's output drawn as a shaded field (as GAN Lab does).
 
-    target: a 2-D ``toy.GaussianMixture`` (its means are marked with +). fake, real: (n, 2) points.
-    field: (xs (nx,), ys (ny,), values (ny, nx)) with D(x) in [0, 1] (green = "real", pink = "fake"),
-    or critic scores when ``critic`` (scaled to the field's range). extent: (low, high) of both axes.
+    target: a 2-D ``toy.GaussianMixture`` (its means are marked with open circles). fake, real: (n, 2)
+    points. field: (xs (nx,), ys (ny,), values (ny, nx)) with D(x) in [0, 1] (green = "real", pink =
+    "fake"), or critic scores when ``critic`` (scaled to the field's range). extent: (low, high) of
+    both axes. The legend sits below the axes, where it covers no mode of the ring or the grid.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 4))
@@ -347,7 +382,12 @@ def mode_field(target: Any, fake: Tensor | np.ndarray, real: Tensor | np.ndarray
     ax.set_xlabel("$x_1$")
     ax.set_ylabel("$x_2$")
     ax.set_title(title or f"samples over D: {target.name}")
-    ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.8)
+    # Below the axes (under the x label), in one row: inside, any corner covers a mode of the grid.
+    leg = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.19), ncol=3, fontsize=7, frameon=False,
+                    handletextpad=0.2, columnspacing=0.8, borderaxespad=0.0)
+    for handle in getattr(leg, "legend_handles", None) or getattr(leg, "legendHandles", []):
+        handle.set_sizes([24])      # the same readable marker size for dots and circles
+        handle.set_alpha(1.0)
     return ax
 
 
@@ -468,21 +508,31 @@ def densities_and_discriminator(x: np.ndarray, p_data_x: np.ndarray, p_g_x: np.n
 def criterion_vs_jsd(jsd_values: Sequence[float], c_values: Sequence[float], labels: Sequence[str] | None = None,
                      ax: plt.Axes | None = None) -> plt.Axes:
     """C(G) against JSD(p_data || p_g): the points sit on the line -log 4 + 2 JSD (slope 2), with the
-    minimum -log 4 at JSD = 0 (p_g = p_data) and C <= 0 at JSD = log 2 (disjoint supports)."""
+    minimum -log 4 at JSD = 0 (p_g = p_data) and C <= 0 at JSD = log 2 (disjoint supports).
+
+    Labels go below-right of their point; a point within 0.06 nats of the previous one (in JSD
+    order) takes the other side (above-left), so neighbours' labels do not overlap."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(8, 5), dpi=90)
     j = np.linspace(0, math.log(2), 50)
     ax.plot(j, -math.log(4) + 2 * j, color="0.5", lw=1.2, label="$-\\log 4 + 2\\,\\mathrm{JSD}$ (slope 2)")
     ax.axhline(-math.log(4), color="tab:red", ls=":", lw=1, label="$-\\log 4$ (global minimum)")
     ax.axvline(math.log(2), color="0.6", ls="--", lw=0.8, label="JSD = log 2 (upper bound)")
     ax.scatter(jsd_values, c_values, zorder=3, color="tab:blue", label="$C(G) = V(G, D^*)$ by quadrature")
     if labels is not None:
-        for jv, cv, lab in zip(jsd_values, c_values, labels):
-            ax.annotate(lab, (jv, cv), textcoords="offset points", xytext=(5, -10), fontsize=7)
+        order = np.argsort(jsd_values)
+        side, previous = 1, -math.inf
+        for i in order:
+            jv, cv = float(jsd_values[i]), float(c_values[i])
+            side = -side if jv - previous < 0.06 else 1
+            previous = jv
+            offset, ha, va = ((8, -4), "left", "top") if side > 0 else ((-8, 4), "right", "bottom")
+            ax.annotate(labels[i], (jv, cv), textcoords="offset points", xytext=offset, ha=ha, va=va, fontsize=10)
+    ax.set_xlim(-0.05, math.log(2) + 0.17)   # room for the labels of the end points
     ax.set_xlabel("JSD($p_{data}\\,\\|\\,p_g$)  [nats]")
     ax.set_ylabel("C(G)")
     ax.set_title("C(G) = -log 4 + 2 JSD for every $p_g$ in the family")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper left", fontsize=10)
     ax.grid(alpha=0.3)
     return ax
 
@@ -523,7 +573,7 @@ def density_snapshots(result: Any, ax: plt.Axes | None = None, title: str | None
 
 
 # ---- notebook 03: saturating vs non-saturating generator loss (data from ganlib.saturation) ----
-def logit_gradient_magnitudes(early: float = 0.05, figsize: tuple[float, float] = (10, 3.6)):
+def logit_gradient_magnitudes(early: float = 0.05, figsize: tuple[float, float] = (11, 4.8)):
     """|d/da log(1 - D)| = D and |d/da log D| = 1 - D against D = sigmoid(a) and against a.
 
     The shaded band marks early training (D(G(z)) < ``early``), where the saturating loss's
@@ -544,8 +594,8 @@ def logit_gradient_magnitudes(early: float = 0.05, figsize: tuple[float, float] 
     ax2.axvspan(a[0], a_early, color="0.85", label=f"early training: a < {a_early:.1f}")
     ax1.set_title("against D(G(z))")
     ax2.set_title("against the logit a")
-    ax1.legend(fontsize=8, loc="center right")
-    ax2.legend(fontsize=8, loc="center left")
+    for ax in (ax1, ax2):  # below the axes: inside, they would cover the crossing at D = 1/2
+        ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -662,42 +712,47 @@ def figure1_panel(snap: Any, ax: plt.Axes | None = None, title: str | None = Non
     return ax
 
 
-def figure1(panels: Sequence[Any], figsize: tuple[float, float] = (15, 4.0), dpi: int = 80,
-            titles: dict[str, str] | None = None, ymax: float = 1.2):
-    """Figure 1 (a)-(d) side by side from ``toyrun.run_figure1(...).panels``; returns the figure.
+def figure1(panels: Sequence[Any], figsize: tuple[float, float] = (11, 8.4), dpi: int = 80,
+            titles: dict[str, str] | None = None, ymax: float = 1.2, ncols: int = 2):
+    """Figure 1 (a)-(d) from ``toyrun.run_figure1(...).panels``, ``ncols`` panels a row; returns the figure.
 
     Each title gives the paper's meaning of the panel and below it how the state was made and its
     JSD(p_data || p_g). Panel (c) also shows (b)'s p_g and arrow heads pale: where G came from.
+    Two by two (the paper has one row) so that 11-pt text stays legible at notebook width.
     """
     titles = FIGURE1_TITLES if titles is None else titles
-    fig, axes = plt.subplots(1, len(panels), figsize=figsize, dpi=dpi, sharey=True)
-    axes = np.atleast_1d(axes)
+    nrows = math.ceil(len(panels) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=figsize, dpi=dpi, sharey=True, squeeze=False)
+    axes = axes.ravel()
     by_label = {p.label: p for p in panels}
-    for ax, p in zip(axes, panels):
+    for i, (ax, p) in enumerate(zip(axes, panels)):
         before = by_label.get("(b)") if p.label == "(c)" else None
         figure1_panel(p, ax, title=f"{titles.get(p.label, p.label)}\n{p.how}", ymax=ymax, before=before,
-                      fontsize=9)
-        ax.text(0.02, 0.97, f"JSD = {p.jsd:.3f} nats", transform=ax.transAxes, fontsize=8, va="top",
+                      fontsize=11)
+        ax.text(0.02, 0.97, f"JSD = {p.jsd:.3f} nats", transform=ax.transAxes, fontsize=10, va="top",
                 color="tab:green")
-        if ax is not axes[0]:
+        if i % ncols:
             ax.set_ylabel("")
+    for ax in axes[len(panels):]:
+        ax.set_visible(False)
     handles, labels = [], []
     for ax in axes:
         for h, l in zip(*ax.get_legend_handles_labels()):
             if l not in labels:
                 handles.append(h)
                 labels.append(l)
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=11, frameon=False)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
-def figure1_animation(snapshots: Sequence[Any], max_frames: int = 24, interval: int = 250, dpi: int = 60,
-                      figsize: tuple[float, float] = (5.6, 3.6), ymax: float = 1.2):
-    """The whole run as an HTML animation (``animate``) of Figure-1 panels, one per chosen snapshot.
+def figure1_animation(snapshots: Sequence[Any], max_frames: int = 24, interval: int = 250, dpi: int = 100,
+                      figsize: tuple[float, float] = (7.5, 4.4), ymax: float = 1.2, interactive: bool = False):
+    """The whole run as an animated PNG (``animate``) of Figure-1 panels, one per chosen snapshot.
 
     At most ``max_frames`` frames, spaced geometrically in snapshot index (the first steps change
-    fastest), first and last always included; small PNG frames keep the notebook near 0.5 MB.
+    fastest), first and last always included. 750 x 440 px frames with 10-12 pt text: legible
+    at notebook width without scaling.
     """
     n = len(snapshots)
     if n == 0:
@@ -710,11 +765,11 @@ def figure1_animation(snapshots: Sequence[Any], max_frames: int = 24, interval: 
     def draw(fig, snap):
         ax = fig.add_subplot(1, 1, 1)
         figure1_panel(snap, ax, title=f"step {snap.step}: JSD = {snap.jsd:.3f} nats, "
-                                      f"max|D - 1/2| = {snap.d_dev:.2f}", ymax=ymax, show_d_star=False, fontsize=8)
-        ax.legend(loc="upper left", fontsize=7, frameon=False)
+                                      f"max|D - 1/2| = {snap.d_dev:.2f}", ymax=ymax, show_d_star=False, fontsize=12)
+        ax.legend(loc="upper left", fontsize=10, frameon=False)
         fig.tight_layout()
 
-    return animate(frames, draw, figsize=figsize, interval=interval, dpi=dpi)
+    return animate(frames, draw, figsize=figsize, interval=interval, dpi=dpi, interactive=interactive)
 
 
 # ---- notebook 06: a DCGAN on MNIST, measured (digit histograms, latent walks, norms)

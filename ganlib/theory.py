@@ -42,6 +42,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 from scipy import optimize, special
+from scipy.integrate import trapezoid  # not np.trapezoid (numpy >= 2 only); `integrate` is ours
 from torch import nn
 
 from . import config, models, toy, train
@@ -300,7 +301,7 @@ def kl_on_grid(x: np.ndarray, p_x: np.ndarray, q_x: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         integrand = special.xlogy(p, p) - special.xlogy(p, q)
     integrand = np.where(p > 0, integrand, 0.0)
-    return float(np.trapezoid(integrand, x))
+    return float(trapezoid(integrand, x))
 
 
 def kl_gaussians(mu1: float, sigma1: float, mu2: float, sigma2: float) -> float:

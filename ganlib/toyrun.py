@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats
+from scipy import integrate, stats
 from torch import nn
 
 from . import config, models, toy
@@ -272,7 +272,7 @@ def jsd_on_grid(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         a = np.where(p > 0, p * np.log(p / m), 0.0)
         b = np.where(q > 0, q * np.log(q / m), 0.0)
-    return float(0.5 * np.trapezoid(a, x) + 0.5 * np.trapezoid(b, x))
+    return float(0.5 * integrate.trapezoid(a, x) + 0.5 * integrate.trapezoid(b, x))
 
 
 def discriminator_curve(D: nn.Module, x: np.ndarray) -> np.ndarray:

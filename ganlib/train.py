@@ -144,7 +144,7 @@ class GANTrainer:
             G_ema's batch-norm statistics are copied from G. The average does not take part in
             training; it only changes what is sampled afterwards, meant to smooth out G's
             oscillation around the equilibrium (on the shipped DCGAN: classifier score +0.09,
-            FID -0.6; README, "The shipped DCGAN").
+            FID -0.6; docs/dcgan-experiments.md).
         conditional: True for a generator whose noise names a label, ``G.code(z) -> (m,)`` int64
             (``models.ClusterCodeGenerator``), and a discriminator that is told it, ``D(x, y) ->
             (m, 1)`` (``models.ProjectionDiscriminator``); ``sample_real(m)`` then returns

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import special
+from scipy import integrate, special
 
 from ganlib import theory
 from ganlib.checks import load_solutions, nb02
@@ -74,16 +74,16 @@ def _v(x, p, q, d):
 
 @pytest.mark.parametrize("wrong,message", [
     (lambda x, p, q, d: -SOL.value_on_grid(x, p, q, d), "sign is flipped"),
-    (lambda x, p, q, d: np.trapezoid(special.xlogy(p, d), x), "only the real-data term"),
-    (lambda x, p, q, d: np.trapezoid(special.xlog1py(q, -d), x), "only the fake term"),
-    (lambda x, p, q, d: np.trapezoid(special.xlogy(p, d) + special.xlogy(q, d), x), "must be log(1 - D)"),
-    (lambda x, p, q, d: np.trapezoid(special.xlogy(q, d) + special.xlog1py(p, -d), x), "p_data and p_g are swapped"),
-    (lambda x, p, q, d: np.trapezoid(np.log(d) + np.log1p(-d), x), "densities are missing"),
+    (lambda x, p, q, d: integrate.trapezoid(special.xlogy(p, d), x), "only the real-data term"),
+    (lambda x, p, q, d: integrate.trapezoid(special.xlog1py(q, -d), x), "only the fake term"),
+    (lambda x, p, q, d: integrate.trapezoid(special.xlogy(p, d) + special.xlogy(q, d), x), "must be log(1 - D)"),
+    (lambda x, p, q, d: integrate.trapezoid(special.xlogy(q, d) + special.xlog1py(p, -d), x), "p_data and p_g are swapped"),
+    (lambda x, p, q, d: integrate.trapezoid(np.log(d) + np.log1p(-d), x), "densities are missing"),
     (lambda x, p, q, d: np.sum(_v(x, p, q, d)), "without the spacing dx"),
     (lambda x, p, q, d: np.mean(_v(x, p, q, d)), "np.mean of the integrand is not an integral"),
-    (lambda x, p, q, d: np.trapezoid(_v(x, p, q, d), x) + 0.01, "with D = 1/2 everywhere V must be"),
+    (lambda x, p, q, d: integrate.trapezoid(_v(x, p, q, d), x) + 0.01, "with D = 1/2 everywhere V must be"),
     (lambda x, p, q, d: -np.log(4), "with D = D*: V should be"),
-    (lambda x, p, q, d: np.trapezoid(p * np.log(d) + q * np.log(1 - d), x) * 0 + np.nan, "NaN"),
+    (lambda x, p, q, d: integrate.trapezoid(p * np.log(d) + q * np.log(1 - d), x) * 0 + np.nan, "NaN"),
 ])
 def test_value_wrong_answers(wrong, message, capsys):
     ok, out = run(nb02.check_value, wrong, capsys)

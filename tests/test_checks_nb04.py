@@ -128,3 +128,45 @@ def test_kl_names_the_mistake(wrong, message, capsys):
     ok, out = run(nb04.check_kl_from_uniform, wrong, capsys)
     assert not ok and "not yet" in out
     assert message in out, out
+
+
+# ------------------------------------------------------------------------------ the notebook's expectations
+def test_preset_hint_says_what_can_differ_not_that_a_setting_changed(capsys):
+    from ganlib import checks
+
+    assert not checks.expect("ring: collapse, mean modes captured", 5.0, 0, 4, fmt=".1f", hint=nb04.PRESET_HINT)
+    out = capsys.readouterr().out
+    assert "outside the expected 0.0 to 4.0" in out
+    for word in ("CPU", "threads", "seed", "seeds 0-9 with 1 and 2 threads"):
+        assert word in out, out
+    assert "Did you change a setting" not in out and "Rerun the notebook" not in out
+
+
+def test_default_hint_never_blames_the_learner(capsys):
+    from ganlib import checks
+
+    assert checks.expect("x", 0.5, 0, 1) and "\u2705" in capsys.readouterr().out
+    assert not checks.expect("x", float("nan"), 0, 1)   # nan is never inside
+    out = capsys.readouterr().out
+    assert checks.DEFAULT_HINT in out and "CPU" in out and "thread" in out and "seed" in out
+    assert "Did you change a setting" not in out
+
+
+def test_notebook_04_gives_every_expectation_the_preset_hint():
+    import ast
+    import json
+
+    from ganlib.config import REPO_DIR
+
+    nb = json.loads((REPO_DIR / "notebooks" / "04_mode_collapse_explorer.ipynb").read_text(encoding="utf-8"))
+    nodes = [node for c in nb["cells"] if c["cell_type"] == "code"
+             for node in ast.walk(ast.parse("".join(c["source"])))]
+    calls = [n for n in nodes
+             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "expect"]
+    # The hint may be passed through a short name, e.g. H = nb04.PRESET_HINT.
+    aliases = {t.id for n in nodes if isinstance(n, ast.Assign) and ast.unparse(n.value) == "nb04.PRESET_HINT"
+               for t in n.targets if isinstance(t, ast.Name)}
+    assert len(calls) >= 6
+    for call in calls:
+        hints = [ast.unparse(k.value) for k in call.keywords if k.arg == "hint"]
+        assert len(hints) == 1 and hints[0] in {"nb04.PRESET_HINT", *aliases}, ast.unparse(call)

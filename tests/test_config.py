@@ -83,3 +83,12 @@ def test_paths_do_not_depend_on_working_directory(tmp_path, monkeypatch):
     assert (config.PACKAGE_DIR / "config.py").exists()
     assert (config.REPO_DIR / "pyproject.toml").exists()
     assert os.path.isabs(config.DATA_DIR)
+
+
+def test_display_path_never_shows_a_machines_absolute_path(tmp_path):
+    inside = config.RUNS_DIR / "nb06-dcgan-1ep"
+    assert config.display_path(inside) == "runs/nb06-dcgan-1ep"
+    assert config.display_path(config.DATA_DIR) == "data"
+    outside = tmp_path / "shared" / "data"
+    shown = config.display_path(outside)
+    assert shown == ".../shared/data" and str(tmp_path) not in shown

@@ -58,7 +58,7 @@ class Tiny:
         self.by_name = {files[k].name: self.idx[k] for k in files}
 
     def gz(self, name: str) -> bytes:
-        return gzip.compress(self.by_name[name])
+        return gzip.compress(self.by_name[name], mtime=0)  # same bytes whatever the clock says
 
 
 class FakeNet:
@@ -188,13 +188,13 @@ def test_corrupt_file_is_moved_aside_and_fetched_again(tiny, net, capsys):
     bad = bytearray(tiny.by_name["train-images-idx3-ubyte"])
     bad[100] ^= 0xFF                         # valid gzip, valid IDX header, wrong content
     tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(gzip.compress(bytes(bad)))
+    tmp.write_bytes(gzip.compress(bytes(bad), mtime=0))
     os.replace(tmp, target)
     x, _ = data.load_mnist("train", root=tiny.root)
     out = capsys.readouterr().out
     assert "train-images-idx3-ubyte.gz is corrupt (SHA-256 of the content is" in out
     assert "downloaded from https://good.invalid/mnist/" in out
-    assert (tiny.raw / "train-images-idx3-ubyte.gz.corrupt").read_bytes() == gzip.compress(bytes(bad))
+    assert (tiny.raw / "train-images-idx3-ubyte.gz.corrupt").read_bytes() == gzip.compress(bytes(bad), mtime=0)
     assert torch.equal(x, _expected(tiny, "train")[0])   # the corrupt copy was never loaded
 
 

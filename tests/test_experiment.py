@@ -5,6 +5,7 @@ file stays within its CPU budget.
 """
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -83,7 +84,9 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys):
     exp = Experiment(RunConfig(epochs=1, **SMALL), out=out, verbose=False)
     exp.train(progress=False)
     good = (out / "last.pt").read_bytes()
-    assert "data:image/png;base64" in exp.animation().data  # one frame per epoch, from the snapshots
+    from PIL import Image
+    anim = Image.open(io.BytesIO(exp.animation().data))  # an animated PNG: plays with no JavaScript
+    assert anim.format == "PNG" and anim.n_frames == 1  # one frame per epoch, from the snapshots
     with torch.no_grad():  # a blow-up: D's first weight becomes NaN, so every loss after it is NaN
         next(exp.D.parameters()).view(-1)[0] = float("nan")
     exp.train(epochs=2, progress=False)
@@ -97,6 +100,27 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path, capsys):
     again = Experiment(RunConfig(epochs=2, **{**SMALL, "log_every": 8}), out=out, resume=True,
                        lr=1e-4, verbose=False)
     assert again.step == 16 and again.trainer.opt_d.param_groups[0]["lr"] == 1e-4
+
+
+def test_rerunning_a_finished_run_shows_it_again(tmp_path, monkeypatch, capsys):
+    """A notebook run twice: the second Experiment finds the finished run, trains nothing, says so
+    (with a path relative to the repository), still calls the callback (the dashboard is drawn
+    again) and reports the saved run's images/s, never nan."""
+    monkeypatch.setattr(config, "REPO_DIR", tmp_path)
+    cfg = RunConfig(epochs=1, **SMALL)
+    first = Experiment(cfg, out=tmp_path / "runs" / "done", verbose=False)
+    first.train(progress=False)
+    rate = first.images_per_second
+    assert math.isfinite(rate) and rate > 0
+    calls = []
+    again = Experiment(cfg, out=tmp_path / "runs" / "done", resume=True)
+    again.train(callback=calls.append, progress=False)
+    out = capsys.readouterr().out
+    assert calls == [again] and again.step == first.step == 16
+    assert "runs/done already holds this run" in out and "showing the saved run" in out
+    assert str(tmp_path) not in out
+    assert again.images_per_second == pytest.approx(16 * 64 / again.train_seconds)
+    assert Experiment(RunConfig(**SMALL), out=tmp_path / "fresh", verbose=False).images_per_second == 0.0
 
 
 def test_existing_run_needs_resume_and_matching_settings(tmp_path):

@@ -137,24 +137,56 @@ def test_field_is_a_probability_for_gan_and_a_score_for_wgan():
 
 
 # ----------------------------------------------------------------------------- the claim of the notebook
-def test_remedy_beats_collapse_with_the_same_seed():
-    """The two ring presets, full budget, seed 0: the remedy captures more modes, more precisely.
-
-    Modes are compared strictly (at least 1 % of the samples each): the collapsed blob jumps from
-    mode to mode, and on some CPUs (AVX512 without AMX: other rounding, so another trajectory) its
-    stray samples touch all 8 modes of seed 0 while only 3 hold 1 % of the samples.
-    """
-    collapse = widgets.run_preset("ring: collapse", seed=0)["metrics"]
-    remedy = widgets.run_preset("ring: remedy", seed=0)["metrics"]
-    assert remedy["modes_strict"] > collapse["modes_strict"], (collapse, remedy)
-    assert remedy["high_quality"] > collapse["high_quality"] + 0.3, (collapse, remedy)
-    assert remedy["modes"] == 8 and remedy["high_quality"] >= 0.9, remedy
+#: Seeds the preset tests train (full budget). Seed 2 is the one on which the earlier ring collapse
+#: preset (two ReLU layers of 128 units) smeared its samples along the ring and touched all 8 modes.
+PRESET_SEEDS = (0, 2)
 
 
-def test_grid_remedy_beats_grid_collapse_with_the_same_seed():
+@pytest.fixture(scope="module")
+def preset_metrics():
+    """run_preset(name, seed)["metrics"], each preset run once per seed for the whole module."""
+    cache: dict = {}
+
+    def get(name: str, seed: int) -> dict:
+        if (name, seed) not in cache:
+            cache[name, seed] = widgets.run_preset(name, seed=seed)["metrics"]
+        return cache[name, seed]
+
+    return get
+
+
+@pytest.mark.parametrize("seed", PRESET_SEEDS)
+def test_ring_collapse_is_one_blob(preset_metrics, seed):
+    """Decisive collapse: at most 2 of 8 modes touched, at most one with 1 % of the samples, and
+    almost no sample within 3 sigma of a mode (the blob sits between modes as D chases it)."""
+    m = preset_metrics("ring: collapse", seed)
+    assert m["modes"] <= 2 and m["modes_strict"] <= 1, m
+    assert m["high_quality"] < 0.05, m
+
+
+@pytest.mark.parametrize("seed", PRESET_SEEDS)
+def test_ring_remedy_holds_every_mode_tightly(preset_metrics, seed):
+    """8/8 modes with >= 90 % high-quality samples. Seed 2 is the remedy's weakest run: on some CPUs
+    its eighth mode keeps only a sample or two, so there 7 modes with 1 % of the samples are asked."""
+    m = preset_metrics("ring: remedy", seed)
+    assert m["modes_strict"] >= (8 if seed != 2 else 7) and m["modes"] >= 7, m
+    assert m["high_quality"] >= 0.9, m
+    if seed == 0:
+        assert m["modes"] == 8, m
+
+
+@pytest.mark.parametrize("seed", PRESET_SEEDS)
+def test_remedy_beats_collapse_with_the_same_seed(preset_metrics, seed):
+    """The claim of cell 19: the ring remedy captures at least as many modes as the collapse preset,
+    and more than 50 points more of its samples are high quality."""
+    collapse, remedy = preset_metrics("ring: collapse", seed), preset_metrics("ring: remedy", seed)
+    assert remedy["modes"] >= collapse["modes"] and remedy["modes_strict"] > collapse["modes_strict"]
+    assert remedy["high_quality"] > collapse["high_quality"] + 0.5, (collapse, remedy)
+
+
+def test_grid_remedy_beats_grid_collapse_with_the_same_seed(preset_metrics):
     """The two grid presets, full budget, seed 0: WGAN-GP reaches more of the 25 modes."""
-    collapse = widgets.run_preset("grid: collapse", seed=0)["metrics"]
-    remedy = widgets.run_preset("grid: remedy", seed=0)["metrics"]
+    collapse, remedy = preset_metrics("grid: collapse", 0), preset_metrics("grid: remedy", 0)
     assert remedy["modes"] >= 24 and remedy["modes"] > collapse["modes"], (collapse, remedy)
     assert remedy["modes_strict"] > collapse["modes_strict"], (collapse, remedy)
 
@@ -178,3 +210,89 @@ def test_stop_pressed_right_after_train_is_not_lost():
     ex.stop_button.click()              # possibly before the thread has even started its loop
     assert ex.wait(30)
     assert ex.session.step < 100_000 and "Stopped at" in ex.status.value
+
+
+# ----------------------------------------------------------------------------- messages and display
+def test_a_batch_too_large_is_refused_not_clamped():
+    """A batch of 100000 stays in the box and is refused with the parameter's name and range."""
+    ex = make_explorer()
+    ex.controls["batch_size"].value = 100_000
+    assert ex.controls["batch_size"].value == 100_000       # not silently clamped to 8192
+    ex.train_button.click()
+    assert not ex.running
+    assert "batch_size must be an integer from 2 to 8192, got 100000" in ex.status.value
+    for key, bad in (("depth", 9), ("k", 0), ("z_dim", 1000), ("steps", 0)):
+        ex = make_explorer(**{key: bad})
+        assert ex.controls[key].value == bad
+        ex.train_button.click()
+        assert not ex.running and f"{key} must be an integer from" in ex.status.value, key
+
+
+def test_already_training_survives_the_next_progress_update(monkeypatch):
+    monkeypatch.setattr(widgets, "HOLD_ERROR_S", 60.0)     # a slow, shared machine must not expire it
+    ex = make_explorer(steps=100_000)
+    ex.train_button.click()
+    try:
+        time.sleep(0.3)
+        ex.train_button.click()
+        assert "Already training" in ex.status.value
+        renders = ex._renders
+        deadline = time.monotonic() + 20
+        while ex._renders < renders + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)            # the training thread's own updates (update_every_s = 0)
+        assert ex._renders >= renders + 2, "no progress update arrived"
+        assert "Already training" in ex.status.value and "Training ..." in ex.status.value
+        # Once the hold has passed, a progress update replaces the refusal.
+        ex._held = (ex._held[0], time.monotonic() - 1)
+        ex._say("Training ... (an update)", progress=True)
+        assert "Already training" not in ex.status.value and "Training ..." in ex.status.value
+    finally:
+        ex.stop_button.click()
+        assert ex.wait(30)
+    assert "Stopped at" in ex.status.value and ex.last_error is None
+
+
+def test_remedy_menu_labels_fit_its_width():
+    ex = widgets.Explorer("ring: remedy")
+    menu = ex.controls["remedy"]
+    labels = [label for label, _ in menu.options]
+    assert [v for _, v in menu.options] == list(widgets.remedies.REMEDIES)
+    width = int(menu.layout.width.removesuffix("px"))
+    # 120 px of description, ~7.5 px per character of the label, ~30 px for the arrow.
+    assert 120 + 7.5 * max(map(len, labels)) + 30 <= width, (labels, width)
+    assert "PacGAN" in menu.tooltip and "pairs" in menu.tooltip
+    menu.value = "wgan-gp"
+    assert "gradient penalty" in menu.tooltip
+
+
+def test_the_stored_explorer_is_a_picture_and_a_sentence_where_widgets_cannot_show():
+    import base64
+
+    ex = widgets.Explorer("ring: collapse")
+    bundle = ex._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle          # a live kernel shows the widgets
+    png = base64.b64decode(bundle["image/png"])
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert bundle["text/plain"] == "Mode-collapse explorer (ipywidgets): run this cell to use it."
+    assert "VBox" not in bundle["text/plain"]
+    assert set(ex._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+
+
+def test_mode_field_legend_covers_no_mode():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ganlib import plot, toy
+
+    for target in (toy.ring(), toy.grid()):
+        fig, ax = plt.subplots(figsize=(4.2, 4))
+        plot.mode_field(target, target.sample(200), target.sample(100), ax=ax)
+        fig.canvas.draw()
+        box = ax.get_legend().get_window_extent()
+        pts = ax.transData.transform(target.means)
+        assert not any(box.contains(x, y) for x, y in pts), target.name
+        inv = ax.transAxes.inverted().transform(box)
+        assert inv[1, 1] < 0.0, "the legend should sit below the axes"
+        plt.close(fig)

@@ -24,11 +24,17 @@ FAIL = "\u274c"   # red cross
 WARN = "\u26a0\ufe0f"   # warning sign
 
 
+#: What ``expect`` says when a number falls outside its range and the caller gave no hint.
+DEFAULT_HINT = ("Training runs can come out differently on another CPU (its kernels round differently), "
+                "with another thread count or with another seed.")
+
+
 def expect(name: str, value: float, low: float, high: float, hint: str = "", fmt: str = ".3f") -> bool:
     """Print whether ``value`` lies in [low, high] and return that.
 
     Use after a training cell: ``checks.expect("mean D(x) over the last 100 steps", d, 0.45, 0.55)``.
-    Outside the range it says so and gives ``hint`` (what might differ: hardware, a changed setting).
+    Outside the range it says so and gives ``hint``; the default names what can differ between two
+    honest runs (the CPU's kernels, the thread count, the seed) rather than blaming the learner.
     """
     v = float(value)
     inside = math.isfinite(v) and low <= v <= high
@@ -36,7 +42,7 @@ def expect(name: str, value: float, low: float, high: float, hint: str = "", fmt
         print(f"{PASS} {name} = {v:{fmt}}, within the expected {low:{fmt}} to {high:{fmt}}.")
     else:
         print(f"{WARN} {name} = {v:{fmt}}, outside the expected {low:{fmt}} to {high:{fmt}}. "
-              f"{hint or 'Did you change a setting above? Rerun the notebook from the top to compare.'}")
+              f"{hint or DEFAULT_HINT}")
     return inside
 
 

@@ -17,7 +17,7 @@ import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
-from scipy import special
+from scipy import integrate, special
 
 from . import run_safely, verdict
 from .. import toy
@@ -169,12 +169,12 @@ def _note_underflow(d_star: Callable) -> None:
 def _v_terms(x: np.ndarray, p: np.ndarray, q: np.ndarray, d: np.ndarray) -> dict[str, float]:
     """The reference V and the usual wrong variants, by the trapezoid rule."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        real = np.trapezoid(special.xlogy(p, d), x)
-        fake = np.trapezoid(special.xlog1py(q, -d), x)
-        real_swapped = np.trapezoid(special.xlogy(q, d), x)
-        fake_swapped = np.trapezoid(special.xlog1py(p, -d), x)
-        fake_logd = np.trapezoid(special.xlogy(q, d), x)
-        unweighted = np.trapezoid(np.log(d) + np.log1p(-d), x)
+        real = integrate.trapezoid(special.xlogy(p, d), x)
+        fake = integrate.trapezoid(special.xlog1py(q, -d), x)
+        real_swapped = integrate.trapezoid(special.xlogy(q, d), x)
+        fake_swapped = integrate.trapezoid(special.xlog1py(p, -d), x)
+        fake_logd = integrate.trapezoid(special.xlogy(q, d), x)
+        unweighted = integrate.trapezoid(np.log(d) + np.log1p(-d), x)
     h = float(x[1] - x[0])
     v = real + fake
     return {
@@ -231,9 +231,9 @@ def check_value(value_on_grid: Callable[[np.ndarray, np.ndarray, np.ndarray, np.
             ("unweighted", "the densities are missing: V is made of expectations, so weight log D(x) by p_data(x) "
                            "and log(1 - D(x)) by p_g(x) before integrating."),
             ("no_dx", "you summed the integrand without the spacing dx: an integral is sum * dx (or use "
-                      "np.trapezoid(y, x))."),
+                      "scipy.integrate.trapezoid(y, x))."),
             ("mean", "np.mean of the integrand is not an integral: it divides by the number of points instead of "
-                     "multiplying by dx. Use np.trapezoid(y, x)."),
+                     "multiplying by dx. Use scipy.integrate.trapezoid(y, x)."),
         )
         for key, msg in diagnoses:
             if _all_close(got, [r[key] for r in refs], rtol=1e-6, atol=1e-8):
@@ -268,7 +268,7 @@ def _jsd_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
 def _kl(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(p > 0, special.xlogy(p, p) - special.xlogy(p, q), 0.0)
-    return float(np.trapezoid(y, x))
+    return float(integrate.trapezoid(y, x))
 
 
 def _jsd_variants(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> dict[str, float]:

@@ -5,7 +5,7 @@ Each function is what ``ganlib.checks.nb02`` compares your answer with.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
+from scipy import integrate, special
 
 from ganlib import theory
 
@@ -29,7 +29,7 @@ def d_star(x: np.ndarray, p_data, p_g) -> np.ndarray:
 def value_on_grid(x: np.ndarray, p_data_x: np.ndarray, p_g_x: np.ndarray, d_x: np.ndarray) -> float:
     """Exercise 3: V(G, D) = int p_data log D + p_g log(1 - D) dx by the trapezoid rule (0 log 0 = 0)."""
     integrand = special.xlogy(p_data_x, d_x) + special.xlog1py(p_g_x, -d_x)
-    return float(np.trapezoid(integrand, x))
+    return float(integrate.trapezoid(integrand, x))
 
 
 def jsd_from_kl(x: np.ndarray, p_x: np.ndarray, q_x: np.ndarray) -> float:
