@@ -448,11 +448,6 @@ def _render_png(snapshot: dict, figsize: tuple[float, float] = (13, 3.9), dpi: i
 
     ``caption``: a line of text drawn above the three views (the static picture's notice).
     """
-    with _RENDER_LOCK:
-        return _render_png_unlocked(snapshot, figsize, dpi, caption)
-
-
-def _render_png_unlocked(snapshot: dict, figsize: tuple[float, float], dpi: int, caption: str | None) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -460,15 +455,16 @@ def _render_png_unlocked(snapshot: dict, figsize: tuple[float, float], dpi: int,
 
     if caption:
         figsize = (figsize[0], figsize[1] + 0.45)
-    fig = Figure(figsize=figsize, dpi=dpi)
-    FigureCanvasAgg(fig)
-    explorer_figure(snapshot, fig=fig)
-    if caption:
-        fig.suptitle(caption, fontsize=13, fontweight="bold", color="#8a4b00",
-                     bbox={"boxstyle": "round,pad=0.3", "facecolor": "#fff4e0", "edgecolor": "#d08a2e"})
-        fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / figsize[1]))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with _RENDER_LOCK:
+        fig = Figure(figsize=figsize, dpi=dpi)
+        FigureCanvasAgg(fig)
+        explorer_figure(snapshot, fig=fig)
+        if caption:
+            fig.suptitle(caption, fontsize=13, fontweight="bold", color="#8a4b00",
+                         bbox={"boxstyle": "round,pad=0.3", "facecolor": "#fff4e0", "edgecolor": "#d08a2e"})
+            fig.tight_layout(rect=(0, 0, 1, 1 - 0.5 / figsize[1]))
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
 
