@@ -385,7 +385,7 @@ def mode_field(target: Any, fake: Tensor | np.ndarray, real: Tensor | np.ndarray
     # Below the axes (under the x label), in one row: inside, any corner covers a mode of the grid.
     leg = ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.19), ncol=3, fontsize=7, frameon=False,
                     handletextpad=0.2, columnspacing=0.8, borderaxespad=0.0)
-    for handle in getattr(leg, "legend_handles", None) or getattr(leg, "legendHandles", []):
+    for handle in leg.legend_handles:  # matplotlib >= 3.7 (the floor is 3.9)
         handle.set_sizes([24])      # the same readable marker size for dots and circles
         handle.set_alpha(1.0)
     return ax
