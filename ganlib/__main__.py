@@ -18,7 +18,7 @@ import sys
 #: ``cli_run(args) -> int``.
 COMMANDS: dict[str, tuple[str, str]] = {
     "fetch-data": ("ganlib.data", "download (or rebuild offline) and verify MNIST / Fashion-MNIST"),
-    "train": ("ganlib.experiment", "train an MNIST GAN (mlp or dcgan) with checkpoints"),
+    "train": ("ganlib.run", "train an MNIST GAN (mlp or dcgan) with checkpoints"),
     "train-classifier": ("ganlib.image_metrics", "train the MNIST classifier used by the metrics"),
     "bench": ("ganlib.bench", "measure training speed on this machine"),
 }

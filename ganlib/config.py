@@ -8,12 +8,17 @@
 * ``PACKAGE_DIR``, ``REPO_DIR``, ``DATA_DIR``: paths resolved from this file, never from the
   working directory, so a notebook works whichever folder Jupyter was started in;
   ``display_path`` prints them relative to the repository (no machine's absolute path in a notebook).
+* ``check_int``, ``check_number``, ``check_choice``, ``check_bool``: the library's one way of
+  checking arguments; each error names the parameter and what is allowed.
 """
 from __future__ import annotations
 
+import math
+import numbers
 import os
 import random
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 import torch
@@ -78,8 +83,7 @@ def set_seed(seed: int) -> torch.Generator:
     The returned generator (seeded with ``seed``) is what ganlib's samplers take as
     ``generator=`` so a notebook's draws don't depend on what ran before.
     """
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}.")
+    check_int("seed", seed, low=0)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
@@ -119,10 +123,51 @@ def display_path(path: str | Path) -> str:
         return ".../" + "/".join(p.parts[-2:])
 
 
-def check_int(name: str, value: object, low: int = 1) -> int:
-    """Return ``value`` if it is an int (not a bool) >= ``low``; else a ValueError that names ``name``."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+def check_int(name: str, value: object, low: int = 1, high: int | None = None) -> int:
+    """``value`` if it is an int (not a bool) in [low, high]; else a ValueError that names ``name``."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low \
+            or (high is not None and value > high):
+        allowed = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ValueError(f"{name} must be an int {allowed}, got {value!r}.")
+    return int(value)
+
+
+def check_number(name: str, value: object, low: float | None = None, high: float | None = None, *,
+                 open_low: bool = False, open_high: bool = False, none_ok: bool = False) -> float | None:
+    """``float(value)`` if it is a finite real number (not a bool) inside the interval; else a ValueError.
+
+    The interval is [low, high]; ``open_low`` / ``open_high`` exclude an end, e.g.
+    ``check_number("lr_d", lr, 0, open_low=True)`` asks for lr > 0. ``none_ok`` lets None through.
+    """
+    if value is None and none_ok:
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if open_low else value >= low
+    if ok and high is not None:
+        ok = value < high if open_high else value <= high
+    if not ok:
+        lo = "" if low is None else ("(" if open_low else "[") + f"{low}, "
+        hi = "" if high is None else f"{high}" + (")" if open_high else "]")
+        where = {(True, True): f"in {lo}{hi}", (True, False): f"{'>' if open_low else '>='} {low}",
+                 (False, True): f"{'<' if open_high else '<='} {high}", (False, False): ""}
+        allowed = where[(low is not None, high is not None)] + (" or None" if none_ok else "")
+        raise ValueError(f"{name} must be a finite number {allowed}".rstrip() + f", got {value!r}.")
+    return float(value)
+
+
+def check_choice(name: str, value: object, choices: "Iterable[str]") -> str:
+    """``value`` if it is one of ``choices``; else a ValueError that names ``name`` and lists them."""
+    choices = list(choices)
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; use one of {choices}.")
+    return value  # type: ignore[return-value]
+
+
+def check_bool(name: str, value: object) -> bool:
+    """``value`` if it is True or False (not 0/1 or a string); else a ValueError that names ``name``."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
     return value
 
 

@@ -1,24 +1,19 @@
-"""Walking the generator's latent space: interpolation and latent arithmetic (seed 001).
+"""Walking the generator's latent space: interpolation and latent arithmetic.
 
-Seed 001 describes two experiments that show a generator has learned a smooth map z -> G(z)
-rather than a lookup table: *interpolation* (move z along a path between two points; the image
-changes gradually, e.g. a face turning) and *arithmetic* (mean z of "man with glasses" minus
-mean z of "man without" plus mean z of "woman without" gives "woman with glasses"; Radford et
-al. 2016 averaged three z per group).
+Radford et al. 2016 (section 6) showed that a generator has learned a smooth map z -> G(z), not a
+lookup table, with two experiments: *interpolation* (move z along a path between two points and
+the image changes gradually) and *arithmetic* (mean z of "man with glasses" - mean z of "man
+without" + mean z of "woman without" gives "woman with glasses"; they averaged three z per group).
 
-Why spherical interpolation. For z ~ N(0, I_d), ||z|| concentrates near sqrt(d) (10 for
-d = 100): almost every z G saw in training lies on a thin shell. Two such z are nearly
-orthogonal, so the straight-line midpoint (z0 + z1) / 2 has norm about sqrt(d / 2) ~ 7.1, a
-point G has practically never been fed. slerp follows the great circle instead:
-
-    slerp(z0, z1; t) = sin((1 - t) W) / sin W * z0 + sin(t W) / sin W * z1,
-    cos W = <z0, z1> / (||z0|| ||z1||),
-
-which keeps the norm when ||z0|| = ||z1|| (White 2016, "Sampling generative networks").
+Why spherical interpolation. For z ~ N(0, I_d), ||z|| concentrates near sqrt(d) (10 for d = 100):
+almost every z G saw in training lies on a thin shell. Two such z are nearly orthogonal, so the
+straight-line midpoint (z0 + z1) / 2 has norm about sqrt(d / 2) ~ 7.1, a point G has practically
+never been fed. slerp (White 2016, "Sampling generative networks") follows the great circle,
+slerp(z0, z1; t) = sin((1 - t) W) / sin W z0 + sin(t W) / sin W z1 with cos W = <z0, z1> /
+(||z0|| ||z1||), and keeps the norm when ||z0|| = ||z1||.
 
 For the arithmetic on MNIST the groups come from measuring the generated images: the digit by
-the shipped classifier (``image_metrics``), and two stroke attributes computed here from pixel
-moments: ``ink`` (how much of the image is stroke, a proxy for thickness) and ``slant``.
+the shipped classifier (``image_metrics``), and the stroke thickness by ``ink`` (computed here).
 """
 from __future__ import annotations
 
@@ -26,74 +21,53 @@ import math
 from typing import Sequence
 
 import torch
+from torch import Tensor
 
-Tensor = torch.Tensor
+from . import config
 
 
-def _as_t(t: float | Sequence[float] | Tensor, like: Tensor) -> tuple[Tensor, bool]:
-    """t as a column (T, 1) on ``like``'s device/dtype, and whether it was a scalar."""
-    tt = torch.as_tensor(t, dtype=like.dtype, device=like.device)
+def _pair_and_t(z0: Tensor, z1: Tensor, t: float | Sequence[float] | Tensor) -> tuple[Tensor, bool]:
+    """Check z0, z1 (d,); return t as a column (T, 1) on their device and dtype, and whether t was a number."""
+    if z0.dim() != 1 or z0.shape != z1.shape:
+        raise ValueError(f"z0 and z1 must be 1-D tensors of the same shape (d,), got {tuple(z0.shape)} and "
+                         f"{tuple(z1.shape)}.")
+    tt = torch.as_tensor(t, dtype=z0.dtype, device=z0.device)
     if tt.dim() > 1:
         raise ValueError(f"t must be a number or a 1-D sequence of numbers, got shape {tuple(tt.shape)}.")
     return tt.reshape(-1, 1), tt.dim() == 0
 
 
-def _check_pair(z0: Tensor, z1: Tensor) -> tuple[Tensor, Tensor]:
-    if not isinstance(z0, Tensor) or not isinstance(z1, Tensor):
-        raise ValueError("z0 and z1 must be torch tensors.")
-    if z0.shape != z1.shape or z0.dim() != 1:
-        raise ValueError(f"z0 and z1 must be 1-D vectors of the same shape (d,), got "
-                         f"{tuple(z0.shape)} and {tuple(z1.shape)}.")
-    return z0, z1
-
-
 def lerp(z0: Tensor, z1: Tensor, t: float | Sequence[float] | Tensor) -> Tensor:
     """Linear interpolation (1 - t) z0 + t z1. z0, z1: (d,); t scalar -> (d,), t (T,) -> (T, d)."""
-    z0, z1 = _check_pair(z0, z1)
-    tt, scalar = _as_t(t, z0)
+    tt, scalar = _pair_and_t(z0, z1, t)
     out = (1 - tt) * z0 + tt * z1
     return out[0] if scalar else out
 
 
 def slerp(z0: Tensor, z1: Tensor, t: float | Sequence[float] | Tensor, eps: float = 1e-7) -> Tensor:
-    """Spherical interpolation sin((1-t)W)/sin W z0 + sin(tW)/sin W z1, cos W = cos of the angle.
+    """Spherical interpolation sin((1-t)W)/sin W z0 + sin(tW)/sin W z1, W the angle between z0 and z1.
 
-    z0, z1: (d,); t scalar -> (d,), t (T,) -> (T, d). Endpoints are exact (t=0 gives z0, t=1 gives
-    z1); with ||z0|| = ||z1|| every point has that norm. When z0 and z1 are (anti)parallel the
-    great circle is undefined (sin W = 0) and it falls back to ``lerp``.
+    z0, z1: (d,); t scalar -> (d,), t (T,) -> (T, d). t = 0 gives z0 and t = 1 gives z1; with
+    ||z0|| = ||z1|| every point has that norm. For (anti)parallel z0, z1 the great circle is
+    undefined (sin W = 0) and it falls back to ``lerp``.
     """
-    z0, z1 = _check_pair(z0, z1)
-    tt, scalar = _as_t(t, z0)
+    tt, scalar = _pair_and_t(z0, z1, t)
     n0, n1 = z0.norm(), z1.norm()
     if float(n0) < eps or float(n1) < eps:
         raise ValueError("slerp needs non-zero vectors z0 and z1 (the angle between them is undefined).")
-    cos_w = torch.clamp(torch.dot(z0, z1) / (n0 * n1), -1.0, 1.0)
-    w = torch.arccos(cos_w)
+    w = torch.arccos(torch.clamp(torch.dot(z0, z1) / (n0 * n1), -1.0, 1.0))
     sin_w = torch.sin(w)
     if float(sin_w) < 1e-6:
-        out = (1 - tt) * z0 + tt * z1
-    else:
-        out = (torch.sin((1 - tt) * w) / sin_w) * z0 + (torch.sin(tt * w) / sin_w) * z1
+        return lerp(z0, z1, t)
+    out = (torch.sin((1 - tt) * w) / sin_w) * z0 + (torch.sin(tt * w) / sin_w) * z1
     return out[0] if scalar else out
 
 
 def interpolate(z0: Tensor, z1: Tensor, steps: int = 10, method: str = "slerp") -> Tensor:
     """``steps`` points from z0 to z1 inclusive (t = 0, 1/(steps-1), ..., 1): (steps, d)."""
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 2:
-        raise ValueError(f"steps must be an int >= 2, got {steps!r}.")
-    fns = {"slerp": slerp, "lerp": lerp}
-    if method not in fns:
-        raise ValueError(f"method must be 'slerp' or 'lerp', got {method!r}.")
-    t = torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device)
-    return fns[method](z0, z1, t)
-
-
-# ------------------------------------------------------------------------- stroke attributes
-def _unit_ink(images: Tensor) -> Tensor:
-    """Images (m, 1, H, W) in [-1, 1] -> ink in [0, 1] (m, H, W): (x + 1) / 2."""
-    if not isinstance(images, Tensor) or images.dim() != 4 or images.shape[1] != 1:
-        raise ValueError(f"images must have shape (m, 1, H, W), got {tuple(getattr(images, 'shape', ()))}.")
-    return ((images.float() + 1) / 2).clamp(0, 1)[:, 0]
+    config.check_int("steps", steps, 2)
+    fn = {"slerp": slerp, "lerp": lerp}[config.check_choice("method", method, ("slerp", "lerp"))]
+    return fn(z0, z1, torch.linspace(0, 1, steps, dtype=z0.dtype, device=z0.device))
 
 
 def ink(images: Tensor) -> Tensor:
@@ -102,37 +76,15 @@ def ink(images: Tensor) -> Tensor:
     Thicker strokes put more ink on the page, so within one digit class this orders images by
     stroke thickness (across classes it also depends on the digit: a 1 has less ink than an 8).
     """
-    return _unit_ink(images).mean(dim=(1, 2))
+    if images.dim() != 4 or images.shape[1] != 1:
+        raise ValueError(f"images must have shape (m, 1, H, W), got {tuple(images.shape)}.")
+    return ((images.float() + 1) / 2).clamp(0, 1)[:, 0].mean(dim=(1, 2))
 
 
-def slant(images: Tensor) -> Tensor:
-    """Slant from the ink's second moments: -cov(col, row) / var(row), (m, 1, H, W) -> (m,).
-
-    It is the shear dx/dy of the best-fit axis: 0 for an upright stroke, > 0 when the top leans
-    to the right (like italics; rows count downwards, hence the minus sign).
-    """
-    u = _unit_ink(images)
-    m, h, w = u.shape
-    mass = u.sum(dim=(1, 2)).clamp_min(1e-8)
-    rows = torch.arange(h, dtype=u.dtype, device=u.device)[None, :, None]
-    cols = torch.arange(w, dtype=u.dtype, device=u.device)[None, None, :]
-    r_mean = (u * rows).sum(dim=(1, 2)) / mass
-    c_mean = (u * cols).sum(dim=(1, 2)) / mass
-    dr = rows - r_mean[:, None, None]
-    dc = cols - c_mean[:, None, None]
-    var_r = (u * dr * dr).sum(dim=(1, 2)) / mass
-    cov_rc = (u * dr * dc).sum(dim=(1, 2)) / mass
-    return -cov_rc / var_r.clamp_min(1e-8)
-
-
-# ------------------------------------------------------------------------- arithmetic
 def quantile_groups(values: Tensor, q: float = 0.2, mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """Boolean masks (low, high) of the entries in the bottom and top ``q`` fraction of ``values``.
-
-    ``mask`` restricts both groups to a subset (e.g. the samples classified as one digit).
-    """
-    if not 0 < q <= 0.5:
-        raise ValueError(f"q must be in (0, 0.5], got {q!r}.")
+    """Boolean masks (low, high) of the entries in the bottom and top ``q`` fraction of ``values``;
+    ``mask`` restricts both groups to a subset (e.g. the samples classified as one digit)."""
+    config.check_number("q", q, 0, 0.5, open_low=True)
     v = values.flatten().float()
     keep = torch.ones_like(v, dtype=torch.bool) if mask is None else mask.flatten().bool()
     if int(keep.sum()) < 2:
@@ -157,24 +109,18 @@ def arithmetic(a: Tensor, b: Tensor, c: Tensor, rescale: bool = True) -> Tensor:
     shell ||z|| ~ sqrt(d) where G was trained; with ``rescale`` the result is scaled to norm
     sqrt(d) so that G sees a typical-length input (the direction carries the meaning).
     """
-    for name, v in (("a", a), ("b", b), ("c", c)):
-        if not isinstance(v, Tensor) or v.dim() != 1:
-            raise ValueError(f"{name} must be a 1-D tensor (d,), got {tuple(getattr(v, 'shape', ()))}.")
-    if not a.shape == b.shape == c.shape:
-        raise ValueError(f"a, b, c must have the same shape, got {tuple(a.shape)}, {tuple(b.shape)}, {tuple(c.shape)}.")
+    if not (a.dim() == 1 and a.shape == b.shape == c.shape):
+        raise ValueError(f"a, b, c must be 1-D tensors of the same shape (d,), got "
+                         f"{[tuple(v.shape) for v in (a, b, c)]}.")
     out = a - b + c
-    if rescale:
+    if config.check_bool("rescale", rescale):
         out = out * (math.sqrt(out.shape[0]) / out.norm().clamp_min(1e-8))
     return out
 
 
 @torch.no_grad()
 def generate(G: torch.nn.Module, z: Tensor, batch_size: int = 500) -> Tensor:
-    """G(z) for many latent vectors, ``batch_size`` at a time: z (n, z_dim) -> images (n, 1, 28, 28).
-
-    Runs without gradients (so memory stays at one batch of activations) on z's device; G's mode
-    (eval/train) is left as it is.
-    """
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}.")
+    """G(z) for many latent vectors, ``batch_size`` at a time, without gradients (memory stays at one
+    batch of activations): z (n, z_dim) -> images (n, 1, 28, 28) on z's device; G's mode is left as it is."""
+    config.check_int("batch_size", batch_size)
     return torch.cat([G(z[i:i + batch_size]) for i in range(0, z.shape[0], batch_size)])

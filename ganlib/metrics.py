@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from . import theory
+from .config import check_number
 from .toy import GaussianMixture
 
 #: The number of generated samples the papers evaluate on (VEEGAN Table 1, PacGAN Table 1).
@@ -33,27 +35,16 @@ N_EVAL: int = 2500
 
 @dataclass(frozen=True)
 class ModeCoverage:
-    """Mode-coverage numbers for one set of samples (see the module docstring for definitions).
+    """Mode-coverage numbers for one set of samples (see the module docstring for definitions)."""
 
-    modes: modes with at least one high-quality sample (out of ``n_modes``).
-    modes_strict: modes with at least ``strict_count`` high-quality samples.
-    n_modes: K, the number of modes of the target.
-    high_quality: fraction of samples within 3 sigma of some mode, in [0, 1].
-    kl_uniform: KL(q || uniform) of the mode histogram of high-quality samples, in [0, log K]
-        (NaN when no sample is high quality: the histogram is then undefined).
-    counts: high-quality samples per mode, a tuple of K ints.
-    n_samples: N, the number of samples evaluated.
-    strict_count: the per-mode count that ``modes_strict`` requires.
-    """
-
-    modes: int
-    modes_strict: int
-    n_modes: int
-    high_quality: float
-    kl_uniform: float
-    counts: tuple[int, ...]
-    n_samples: int
-    strict_count: int
+    modes: int              # modes with at least one high-quality sample (out of n_modes)
+    modes_strict: int       # modes with at least strict_count high-quality samples
+    n_modes: int            # K, the number of modes of the target
+    high_quality: float     # fraction of samples within 3 sigma of some mode, in [0, 1]
+    kl_uniform: float       # KL(q || uniform) of the high-quality mode histogram, in [0, log K]; NaN if none
+    counts: tuple[int, ...]  # high-quality samples per mode, K ints
+    n_samples: int          # N, the number of samples evaluated
+    strict_count: int       # the per-mode count that modes_strict requires
 
     def as_dict(self) -> dict:
         """A plain dict (counts as a list), e.g. for a History snapshot or a table row."""
@@ -94,8 +85,7 @@ def assign_modes(samples, target: GaussianMixture, n_sigma: float = 3.0) -> np.n
     """
     if not isinstance(target, GaussianMixture):
         raise ValueError(f"target must be a toy.GaussianMixture (e.g. toy.ring()), got {type(target).__name__}.")
-    if not (isinstance(n_sigma, (int, float)) and math.isfinite(n_sigma) and n_sigma > 0):
-        raise ValueError(f"n_sigma must be a positive number, got {n_sigma!r}.")
+    check_number("n_sigma", n_sigma, 0, open_low=True)
     x = _as_points(samples, target.dim)
     # (N, K) distances in sigma units; N * K is small (2,500 x 25) so no chunking is needed.
     d = np.linalg.norm(x[:, None, :] - target.means[None], axis=-1) / target.sigmas[None]
@@ -115,54 +105,21 @@ def mode_coverage(samples, target: GaussianMixture, n_sigma: float = 3.0,
         strict_fraction: a mode counts in ``modes_strict`` when it receives at least
             ceil(strict_fraction * N) high-quality samples (default 1 %: 25 of 2,500).
     """
-    if not (isinstance(strict_fraction, (int, float)) and 0 < strict_fraction <= 1):
-        raise ValueError(f"strict_fraction must lie in (0, 1], got {strict_fraction!r}.")
+    check_number("strict_fraction", strict_fraction, 0, 1, open_low=True)
     labels = assign_modes(samples, target, n_sigma)
     n, k = len(labels), target.n_modes
     counts = np.bincount(labels[labels >= 0], minlength=k)
     strict_count = max(1, math.ceil(strict_fraction * n - 1e-9))
     hq = int(counts.sum())
-    if hq == 0:
-        kl = float("nan")
-    else:
-        q = counts / hq
-        nz = q > 0
-        kl = float(np.sum(q[nz] * np.log(k * q[nz])))
+    kl = max(theory.grid_kl(counts, np.ones(k)), 0.0) if hq else float("nan")   # no histogram: nan
     return ModeCoverage(
         modes=int((counts >= 1).sum()),
         modes_strict=int((counts >= strict_count).sum()),
         n_modes=k,
         high_quality=hq / n,
-        kl_uniform=max(kl, 0.0) if not math.isnan(kl) else kl,   # clip -1e-16 rounding
+        kl_uniform=kl,
         counts=tuple(int(c) for c in counts),
         n_samples=n,
         strict_count=strict_count,
     )
 
-
-@torch.no_grad()
-def generator_coverage(G: torch.nn.Module, target: GaussianMixture, n: int = N_EVAL, seed: int = 0,
-                       z_dim: int | None = None, noise: str = "normal", **kwargs) -> tuple[ModeCoverage, torch.Tensor]:
-    """Draw ``n`` samples G(z) with fixed evaluation noise (``seed``) and score them.
-
-    Returns (coverage, samples) with samples of shape (n, dim) on the CPU. The noise comes from
-    its own generator, so evaluating does not disturb training's random stream. ``noise`` is
-    'normal' (z ~ N(0, I)) or 'uniform' (z ~ U(-1, 1)), as in ``GANTrainer``.
-    """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be an int >= 1, got {n!r}.")
-    if noise not in ("normal", "uniform"):
-        raise ValueError(f"noise={noise!r} is not known; use 'normal' or 'uniform'.")
-    z_dim = int(z_dim if z_dim is not None else getattr(G, "z_dim"))
-    device = next(G.parameters()).device
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(seed))
-    if noise == "uniform":
-        z = torch.rand(n, z_dim, generator=gen, device=device) * 2 - 1
-    else:
-        z = torch.randn(n, z_dim, generator=gen, device=device)
-    was_training = G.training
-    G.eval()
-    x = G(z).detach().cpu()
-    G.train(was_training)
-    return mode_coverage(x, target, **kwargs), x

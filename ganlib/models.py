@@ -1,4 +1,4 @@
-"""Generators and discriminators: toy MLPs, the MNIST MLP pair of seed 002, and the 28x28 DCGAN.
+"""Generators and discriminators: toy MLPs, an MNIST MLP pair, and the 28x28 DCGAN (Radford et al. 2016).
 
 Every discriminator returns *logits* a (shape (m, 1)); D(x) = sigmoid(a) is applied only where a
 probability is shown, because the losses are computed from logits (see ``ganlib.losses``).
@@ -12,13 +12,14 @@ import math
 import torch
 from torch import nn
 
+from . import config
+
 Tensor = torch.Tensor
 
 
 def _check_positive(**kwargs: int) -> None:
     for name, value in kwargs.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
+        config.check_int(name, value)
 
 
 def mlp(in_dim: int, out_dim: int, hidden: int = 64, depth: int = 2,
@@ -64,7 +65,7 @@ class ToyDiscriminator(nn.Module):
 
 # ------------------------------------------------------------------------ MNIST: MLP pair
 class MLPGenerator(nn.Module):
-    """Seed 002's MLP G: Linear(z,256)-ReLU-Linear(256,256)-ReLU-Linear(256,784)-Tanh; (m, z) -> (m, 1, 28, 28)."""
+    """MLP G: Linear(z,256)-ReLU-Linear(256,256)-ReLU-Linear(256,784)-Tanh; (m, z) -> (m, 1, 28, 28)."""
 
     def __init__(self, z_dim: int = 100, hidden: int = 256, image_size: int = 28, channels: int = 1) -> None:
         super().__init__()
@@ -83,7 +84,7 @@ class MLPGenerator(nn.Module):
 
 
 class MLPDiscriminator(nn.Module):
-    """Seed 002's MLP D: Linear(784,256)-LReLU(0.2)-Linear(256,256)-LReLU(0.2)-Linear(256,1); (m,1,28,28) -> (m,1) logits."""
+    """MLP D: Linear(784,256)-LReLU(0.2)-Linear(256,256)-LReLU(0.2)-Linear(256,1); (m,1,28,28) -> (m,1) logits."""
 
     def __init__(self, hidden: int = 256, image_size: int = 28, channels: int = 1, slope: float = 0.2) -> None:
         super().__init__()
@@ -96,29 +97,21 @@ class MLPDiscriminator(nn.Module):
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        # The MLP sees a flat vector of 784 pixels: the spatial layout is thrown away (seed 002).
+        # The MLP sees a flat vector of 784 pixels: the spatial layout is thrown away.
         return self.net(x.reshape(x.shape[0], -1))
 
 
 # ------------------------------------------------------------------------ MNIST: DCGAN pair
 class LatentProjection(nn.ConvTranspose2d):
-    """ConvTranspose2d(z_dim, C, k, 1, 0) applied to a 1x1 input, computed as one matrix product.
-
-    On a 1x1 input the transposed convolution is a linear map: y[b, c, i, j] = sum_k z[b, k] W[k, c, i, j],
-    i.e. y = z @ W.reshape(z_dim, C k k) for z of shape (m, z_dim). The parameters, their names and the
-    result are those of ``nn.ConvTranspose2d`` (checkpoints load unchanged); only the kernel differs:
-    the CPU's transposed-convolution kernel is slow for this shape (measured on a 2-core EPYC, bf16,
-    m = 128: 6.0 ms forward vs 1.0 ms for the product). If the weight is channels_last, the result is
-    laid out channels_last too (a permuted view), so the next layer needs no copy. Other input sizes
-    fall back to the transposed convolution.
-    """
+    """ConvTranspose2d(z_dim, C, k, 1, 0) on a 1x1 input, computed as the matrix product it is:
+    y[b, c, i, j] = sum_k z[b, k] W[k, c, i, j], y = z @ W.reshape(z_dim, C k k). Same parameters
+    and result as ``nn.ConvTranspose2d`` (checkpoints load unchanged); the CPU's transposed-convolution
+    kernel is slow for this shape. A channels_last weight gives a channels_last result (a view)."""
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
-        if (input.dim() != 4 or input.shape[-2:] != (1, 1) or output_size is not None or self.groups != 1
-                or self.padding != (0, 0) or self.output_padding != (0, 0) or self.dilation != (1, 1)):
+        if input.dim() != 4 or input.shape[-2:] != (1, 1) or output_size is not None or self.padding != (0, 0):
             return super().forward(input, output_size)
-        m, c = input.shape[0], self.out_channels
-        kh, kw = self.kernel_size
+        m, c, (kh, kw) = input.shape[0], self.out_channels, self.kernel_size
         z = input.reshape(m, self.in_channels)
         if self.weight.is_contiguous(memory_format=torch.channels_last):
             w = self.weight.permute(0, 2, 3, 1).reshape(self.in_channels, -1)   # columns in (i, j, c) order
@@ -129,17 +122,12 @@ class LatentProjection(nn.ConvTranspose2d):
 
 
 class WholeImageConv(nn.Conv2d):
-    """Conv2d whose kernel covers its whole input (k x k kernel, k x k input, no padding): a dense layer.
-
-    Each output is sum_{c,i,j} W[o, c, i, j] x[b, c, i, j] + b_o, so it is computed as ``F.linear`` on the
-    flattened input (in the input's own memory layout), returning (m, out_channels, 1, 1) like the
-    convolution. Same parameters and result as ``nn.Conv2d``; measured on a 2-core EPYC (bf16, m = 128,
-    256x4x4 -> 1, forward + backward) 0.8 ms instead of 3.2 ms. Other input sizes fall back to the convolution.
-    """
+    """Conv2d whose k x k kernel covers its whole k x k input: the dense layer
+    sum_{c,i,j} W[o, c, i, j] x[b, c, i, j] + b_o, computed as ``F.linear`` on the flattened input (in
+    its own memory layout) -> (m, out_channels, 1, 1). Same parameters and result as ``nn.Conv2d``."""
 
     def forward(self, input: Tensor) -> Tensor:
-        if (input.dim() != 4 or tuple(input.shape[-2:]) != self.kernel_size or self.padding != (0, 0)
-                or self.groups != 1 or self.dilation != (1, 1)):
+        if input.dim() != 4 or tuple(input.shape[-2:]) != self.kernel_size or self.padding != (0, 0):
             return super().forward(input)
         m = input.shape[0]
         if input.is_contiguous() or not input.is_contiguous(memory_format=torch.channels_last):
@@ -151,21 +139,13 @@ class WholeImageConv(nn.Conv2d):
 
 
 class PatchSumConvTranspose2d(nn.ConvTranspose2d):
-    """ConvTranspose2d computed from its definition, for layers with few output channels, on the CPU.
-
-    A transposed convolution turns every input pixel's feature vector x[b, :, i, j] (C_in) into a
-    C_out x k x k patch, P = x[b, :, i, j] @ W.reshape(C_in, C_out k k), and sums the patches into the
-    output at stride s (patch (i, j) lands at rows s i - p ... s i - p + k - 1): one matrix product of
-    shape (m H W, C_in) @ (C_in, C_out k k) and one ``F.fold``. Same parameters and result as
-    ``nn.ConvTranspose2d``; for the DCGAN's last layer (128 -> 1 channel, 14x14 -> 28x28) the CPU's
-    transposed-convolution kernel is slow (a 2-core EPYC, bf16, m = 128: 6.5 ms forward, 9.2 ms
-    forward + backward; this way 1.7 and 7.4 ms). The patches are summed in float32. On other
-    devices, or with groups, dilation or output_padding, it is the ordinary transposed convolution.
-    """
+    """ConvTranspose2d from its definition, for few output channels on the CPU: every input pixel's
+    features x[b, :, i, j] become a C_out x k x k patch, x[b, :, i, j] @ W.reshape(C_in, C_out k k),
+    and the patches are summed into the output at stride s (one matrix product and one ``F.fold``,
+    in float32). Same parameters and result as ``nn.ConvTranspose2d``, which other devices use."""
 
     def forward(self, input: Tensor, output_size: list[int] | None = None) -> Tensor:
-        if (input.device.type != "cpu" or input.dim() != 4 or output_size is not None or self.groups != 1
-                or self.output_padding != (0, 0) or self.dilation != (1, 1)):
+        if input.device.type != "cpu" or input.dim() != 4 or output_size is not None or self.output_padding != (0, 0):
             return super().forward(input, output_size)
         m, _, h, w = input.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
@@ -178,7 +158,7 @@ class PatchSumConvTranspose2d(nn.ConvTranspose2d):
 
 
 class DCGANGenerator(nn.Module):
-    """28x28 DCGAN G (seed 002): z (m, z_dim) -> (m, 1, 28, 28) in [-1, 1].
+    """28x28 DCGAN G: z (m, z_dim) -> (m, 1, 28, 28) in [-1, 1].
 
     ConvT(z, 4ngf, 7, 1, 0)-BN-ReLU: 1x1 -> 7x7; ConvT(4ngf, 2ngf, 4, 2, 1)-BN-ReLU: 7 -> 14;
     ConvT(2ngf, channels, 4, 2, 1)-Tanh: 14 -> 28. With ngf = 64: 100 -> 256 -> 128 -> 1 channels.
@@ -208,10 +188,10 @@ class DCGANDiscriminator(nn.Module):
     14 -> 7; Conv(2ndf, 4ndf, 3, 2, 1)-BN-LReLU: 7 -> 4; Conv(4ndf, 1, 4): 4 -> 1 logit.
     depth 2: the first two blocks, then Conv(2ndf, 1, 7): 7 -> 1 logit.
     No BN on the first layer (Radford et al. 2016). The third block gives D a non-linear view of
-    the whole digit (with two blocks only the final linear layer sees all of it). Seed 002: D must
-    be strong enough to give G a useful gradient; in our CPU runs G's samples scored clearly
-    better against this D from the first epochs on (docs/dcgan-experiments.md), for about 18 %
-    more time per training step. The head is a ``WholeImageConv``: a convolution whose kernel covers
+    the whole digit (with two blocks only the final linear layer sees all of it): D must be strong
+    enough to give G a useful gradient, and G's samples scored clearly better against this D
+    (docs/dcgan-experiments.md). These D layers are the course's own design; G's first layer
+    (a 1x1 -> 7x7 projection) follows the common 28x28 DCGAN layout. The head is a ``WholeImageConv``: a convolution whose kernel covers
     its whole input, computed as the dense layer it is.
     """
 
@@ -248,81 +228,6 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-# ------------------------------------------------------------- a latent space with a discrete part
-class ClusterCodeGenerator(nn.Module):
-    """A generator whose noise also picks one of K clusters: z (m, 1 + z_dim) -> images (m, 1, 28, 28).
-
-    z_0 chooses the cluster by inverse-CDF sampling, c = min{j : F_j > Phi(z_0)}, with F the
-    cumulative cluster frequencies (``counts`` / their sum) and Phi the standard normal CDF, so
-    z ~ N(0, I) gives P(c = j) = the share of training images in cluster j. The inner generator
-    ``net`` (input size K + z_dim, e.g. a ``DCGANGenerator``) draws from [onehot(c), z_1..z_dim].
-
-    Why: a continuous G maps one connected Gaussian to a connected set of images, so part of z
-    lands between digit classes and gives blends (Tanielian et al. 2020, "Learning disconnected
-    manifolds: a no GAN's land"). Here the input of ``net`` is K separate copies of R^z_dim, so the
-    images it draws need not be connected. ``code(z)`` gives c; ``forward(z, code=c)`` overrides it.
-    """
-
-    def __init__(self, net: nn.Module, n_codes: int, counts: Tensor | None = None) -> None:
-        super().__init__()
-        _check_positive(n_codes=n_codes)
-        net_z = int(getattr(net, "z_dim"))
-        if net_z <= n_codes:
-            raise ValueError(f"net.z_dim ({net_z}) must exceed n_codes ({n_codes}): net's input is "
-                             f"[onehot(c) (n_codes), noise (z_dim >= 1)].")
-        self.net, self.n_codes = net, n_codes
-        self.z_dim = net_z - n_codes + 1
-        # Integer counts, not float frequencies: pretrained.export stores floating tensors in half
-        # precision, which would shift the cluster frequencies.
-        self.register_buffer("counts", torch.ones(n_codes, dtype=torch.int64))
-        if counts is not None:
-            self.set_counts(counts)
-
-    def set_counts(self, counts: Tensor) -> None:
-        """Set the number of training images per cluster (K,) non-negative ints, not all 0."""
-        counts = torch.as_tensor(counts)
-        if counts.shape != (self.n_codes,) or counts.is_floating_point() or bool((counts < 0).any()) \
-                or int(counts.sum()) == 0:
-            raise ValueError(f"counts must be {self.n_codes} non-negative integers, not all 0; "
-                             f"got {counts.dtype} {tuple(counts.shape)}.")
-        self.counts.copy_(counts)
-
-    def code(self, z: Tensor) -> Tensor:
-        """The cluster c (m,) int64 that noise z (m, 1 + z_dim) names: F^-1(Phi(z_0))."""
-        dtype = torch.float32 if z.device.type == "mps" else torch.float64  # MPS has no float64
-        u = 0.5 * (1.0 + torch.erf(z[:, 0].to(dtype) / math.sqrt(2.0)))
-        cum = self.counts.to(dtype).cumsum(0)
-        return torch.searchsorted(cum / cum[-1], u.contiguous(), right=True).clamp_(max=self.n_codes - 1)
-
-    def forward(self, z: Tensor, code: Tensor | None = None) -> Tensor:
-        """z (m, 1 + z_dim) -> net([onehot(c), z_1..z_dim]) (m, 1, 28, 28); c = ``code`` (m,) if given, else code(z)."""
-        c = self.code(z) if code is None else code
-        return self.net(torch.cat([nn.functional.one_hot(c, self.n_codes).to(z.dtype), z[:, 1:]], 1))
-
-
-class ProjectionDiscriminator(nn.Module):
-    """D(x, y) = psi(phi(x)) + e_y . phi(x): (m, 1, 28, 28), (m,) int64 -> (m, 1) logits.
-
-    The projection discriminator (Miyato & Koyama 2018): phi = the DCGAN D's features, flattened
-    (F = 4ndf x 4 x 4 for three blocks), psi = its head, and e_y in R^F a learnt vector per label.
-    The label term models the log-ratio of p(y | x) under data and model, so D can tell "a real image"
-    from "a real image of label y": an image of the wrong cluster for its noise is judged fake.
-    """
-
-    def __init__(self, D: DCGANDiscriminator, n_codes: int) -> None:
-        super().__init__()
-        _check_positive(n_codes=n_codes)
-        self.D, self.n_codes = D, n_codes
-        head = D.head
-        self.embed = nn.Embedding(n_codes, head.in_channels * head.kernel_size[0] * head.kernel_size[1])
-        nn.init.normal_(self.embed.weight, 0.0, 0.02)
-
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
-        f = self.D.features(x)
-        a = self.D.head(f).reshape(x.shape[0], 1)
-        return a + (self.embed(y) * f.flatten(1)).sum(1, keepdim=True)
-
-
 MNIST_MODELS = {
     "mlp": (MLPGenerator, MLPDiscriminator),
     "dcgan": (DCGANGenerator, DCGANDiscriminator),
@@ -343,7 +248,8 @@ def mnist_pair(name: str, z_dim: int = 100, width: int | None = None, channels: 
     if clusters is not None:
         if name != "dcgan":
             raise ValueError(f"clusters is supported for model='dcgan' only, got model={name!r}.")
-        _check_positive(clusters=clusters)
+        from .conditional import ClusterCodeGenerator, ProjectionDiscriminator  # the plain pairs need neither
+        config.check_int("clusters", clusters)
         w = 64 if width is None else width
         G = ClusterCodeGenerator(DCGANGenerator(z_dim + clusters, w, channels), clusters)
         return G, ProjectionDiscriminator(DCGANDiscriminator(w, channels, depth=d_depth), clusters)

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from scipy import special, stats
 
+from . import config
+
 ArrayLike = "np.ndarray | torch.Tensor"
 
 
@@ -79,8 +81,7 @@ class GaussianMixture:
     def sample(self, n: int, generator: torch.Generator | None = None,
                device: torch.device | str | None = None) -> torch.Tensor:
         """Draw n samples, float32 tensor of shape (n, dim): pick k ~ Categorical(w), x = mu_k + sigma_k eps."""
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n must be an int >= 1, got {n!r}.")
+        n = config.check_int("n", n)
         dev = torch.device(device) if device is not None else (
             generator.device if generator is not None else torch.device("cpu"))
         w = torch.as_tensor(self.weights, dtype=torch.float32, device=dev)

@@ -1,30 +1,19 @@
-"""The course's one training loop: Algorithm 1 of Goodfellow et al. (2014).
+"""Algorithm 1 of Goodfellow et al. (2014): the two steps notebook 01 writes, and a loop around them.
 
     for each training iteration:
-        for k steps:                                   # discriminator: ascend V(G, D)
-            sample m noise z ~ p_z and m data x ~ p_data
-            D <- D - lr * grad_D L_D,  L_D = -(1/m) sum [log D(x) + log(1 - D(G(z)))]
-        sample m fresh noise z ~ p_z                   # generator: descend its loss
-        G <- G - lr * grad_G L_G                       # saturating or non-saturating
+        for k steps:  d_step   # m real x, m noise z: ascend log D(x) + log(1 - D(G(z)))
+        g_step                 # m fresh z: descend -log D(G(z)) (the non-saturating loss)
 
-The paper uses k = 1 in practice and SGD with momentum; seed 002 uses Adam(2e-4, betas=(0.5, 0.999)).
-Both are options here, as are the losses (by name or as callables) and an optional penalty on D.
-
-``GANTrainer`` takes *any* pair of models and *any* sampler of real data (``sample_real(m) ->
-(m, ...)``), so the toy notebooks and the MNIST notebooks share this loop; with
-``conditional=True`` the sampler also returns labels and D is told them (a generator whose noise
-picks a cluster, notebook 06). It records a
-``History`` and calls an optional callback; it never plots. Per-step numbers stay on the
-training device and are copied to the host once per ``log_every`` steps, so a CUDA run does not
-synchronise every step; non-finite losses are caught at that point (``DivergenceError``).
-``state_dict()`` / ``load_state_dict()`` hold everything needed to resume exactly (models,
-optimizers, History, step, noise and data RNG states); ``ganlib.checkpoint`` writes them to disk.
+``d_step`` and ``g_step`` are the lines notebook 01 writes in its cells (its checked cell and
+tests/test_train.py show both versions leave identical weights). ``GANTrainer`` is a thin loop
+around them: k, noise, History, callback, stop and ``state_dict``. What is only for speed stays
+outside the steps (bfloat16 autocast around G's and D's forward passes; an average of G's weights). The cluster-conditional
+GAN of notebook 06 has its own steps in ``ganlib.conditional``; this loop does not know it.
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -32,9 +21,34 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from . import config
 from . import losses as L
 
 Tensor = torch.Tensor
+
+
+def d_step(G, D, opt_d, real, z, d_loss=L.discriminator_loss, penalty=None):
+    """One discriminator update: real (m, ...) data, z (m, z_dim) noise -> (L_D, D's logits on real)."""
+    fake = G(z).detach()                        # D's step must not train G
+    real_logits, fake_logits = D(real), D(fake)
+    loss = d_loss(real_logits, fake_logits)     # BCE from logits: softplus(-a_real) + softplus(a_fake)
+    if penalty is not None:
+        loss = loss + penalty(D, real, fake)
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    return loss.detach(), real_logits.detach()
+
+
+def g_step(G, D, opt_g, z, g_loss=L.generator_loss_nonsaturating):
+    """One generator update: z (m, z_dim) noise -> (L_G, D's logits on G(z) before the update)."""
+    fake_logits = D(G(z))
+    loss = g_loss(fake_logits)                  # non-saturating: -log D(G(z))
+    opt_g.zero_grad()
+    loss.backward(inputs=list(G.parameters()))  # only G's gradients: D's are not needed here
+    opt_g.step()
+    return loss.detach(), fake_logits.detach()
+
 
 #: Arithmetic of the forward passes: float32, or bfloat16 autocast (see ``GANTrainer``).
 PRECISIONS = ("fp32", "bf16")
@@ -57,15 +71,13 @@ class DivergenceError(RuntimeError):
 
 @dataclass
 class History:
-    """Per-step record of a run (all lists have one entry per generator step).
+    """Per-step record of a run (one entry per generator step in every list).
 
-    d_loss:  L_D of the last of the k discriminator steps.
-    g_loss:  L_G of the generator step (for the chosen loss).
-    d_real:  mean D(x) over the real minibatch of that last D step.
-    d_fake:  mean D(G(z)) over the generator step's fresh minibatch (before G's update).
-    g_grad_norm: ||grad_theta_G L_G||_2 over all generator parameters.
-    snapshots: whatever callbacks append (e.g. {"step": s, "x": tensor}); keep to tensors,
-        numbers, strings, lists and dicts so checkpoints load with ``weights_only=True``.
+    d_loss: L_D of the last of the k discriminator steps; g_loss: L_G of the generator step;
+    d_real: mean D(x) on that last D step's real batch; d_fake: mean D(G(z)) on the generator
+    step's batch (before G's update); g_grad_norm: ||grad_theta_G L_G||_2.
+    snapshots: whatever callbacks append (tensors, numbers, strings, lists, dicts only, so a
+    checkpoint loads with ``weights_only=True``).
     """
 
     step: list[int] = field(default_factory=list)
@@ -86,6 +98,12 @@ class History:
             raise ValueError(f"History has no entries of {name!r} yet.")
         return float(sum(values) / len(values))
 
+    def extend(self, first: int, block: Tensor) -> None:
+        """Append ``block`` (n, len(SERIES)), the numbers of steps first .. first + n - 1."""
+        self.step.extend(range(first, first + block.shape[0]))
+        for j, name in enumerate(SERIES):
+            getattr(self, name).extend(block[:, j].tolist())
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -94,66 +112,46 @@ class History:
         return cls(**{k: list(v) for k, v in d.items()})
 
 
-def _make_optimizer(kind: str, params, lr: float, betas: tuple[float, float], momentum: float) -> torch.optim.Optimizer:
-    kind = kind.lower()
-    if kind == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=betas)
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=momentum)
-    raise ValueError(f"optimizer={kind!r} is not known; use 'adam' or 'sgd' (or pass opt_g/opt_d).")
+@torch.no_grad()
+def update_ema(G_ema: nn.Module, G: nn.Module, beta: float) -> None:
+    """theta_ema <- beta theta_ema + (1 - beta) theta for G's parameters; buffers (BN statistics) copied."""
+    torch._foreach_lerp_(list(G_ema.parameters()), list(G.parameters()), 1.0 - beta)
+    for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+        b_ema.copy_(b)
 
 
-def check_ema_decay(ema_decay: float | None) -> None:
-    """``ema_decay`` must be None (no average) or a number in (0, 1), e.g. 0.999."""
-    if ema_decay is not None and not (isinstance(ema_decay, (int, float)) and not isinstance(ema_decay, bool)
-                                      and 0 < ema_decay < 1):
-        raise ValueError(f"ema_decay must be a number in (0, 1) (e.g. 0.999) or None, got {ema_decay!r}.")
+class InBF16:
+    """Calls ``module`` under bfloat16 autocast, so only its forward pass runs there (its output is
+    returned in float32); backward and the optimizer step stay outside, in float32. Attributes
+    (``parameters``, ``code``) pass through."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def __call__(self, *args: Tensor) -> Tensor:
+        with torch.autocast(next(self.module.parameters()).device.type, dtype=torch.bfloat16):
+            out = self.module(*args)
+        return out.float()  # the losses (log-sigmoids) in float32
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.module, name)
 
 
 class GANTrainer:
-    """Algorithm 1 for any (G, D) pair and any sampler of real data.
+    """Algorithm 1 around ``d_step`` / ``g_step`` for any G: (m, z_dim) -> (m, ...), D: (m, ...) -> (m, 1).
 
-    Args:
-        G: generator, (m, z_dim) -> (m, ...).
-        D: discriminator, (m, ...) -> (m, 1) logits.
-        sample_real: ``sample_real(m)`` returns m real samples on the training device. If it has
-            ``state_dict``/``load_state_dict`` (``toy.Sampler``, ``data.DeviceBatches``), its state
-            is checkpointed too.
-        z_dim: noise dimension (default: ``G.z_dim``).
-        batch_size: m, the minibatch size for every step.
-        k: discriminator steps per generator step (Algorithm 1; the paper uses k = 1).
-        g_loss: 'non-saturating' (default), 'saturating', or a callable fake_logits -> loss.
-        d_loss: 'bce' (default) or a callable (real_logits, fake_logits) -> loss.
-        d_penalty: optional callable (D, real, fake) -> scalar added to L_D (e.g. a gradient penalty).
-        optimizer: 'adam' (seed 002: lr 2e-4, betas (0.5, 0.999)) or 'sgd' (with ``momentum``).
-        lr_d, lr_g: learning rates. opt_d / opt_g: ready-made optimizers instead.
-        noise: 'normal' (z ~ N(0, I)) or 'uniform' (z ~ U(-1, 1)).
-        seed: seeds the trainer's own noise generator (the data sampler has its own).
-        train_g: False freezes G (only D learns), e.g. to train D towards D* for a fixed G.
-        log_every: copy per-step numbers to the host every this many steps (no per-step sync).
-        precision: 'fp32' (default) or 'bf16': run the forward passes under
-            ``torch.autocast(device, bfloat16)``. Weights, optimizer state and the losses stay in
-            float32; convolutions and matrix products run in bfloat16 (8-bit mantissa), which is
-            about twice as fast on CPUs with AMX / AVX512-BF16 and on recent GPUs (see
-            ``config.fast_bf16``). The gradient penalty, if any, is always computed in float32.
-        ema_decay: if given (e.g. 0.999), also keep ``G_ema``, an exponential moving average of
-            G's weights (Polyak averaging; Yazici et al. 2019, "The Unusual Effectiveness of
-            Averaging in GAN Training"): after every generator step
-            theta_ema <- beta theta_ema + (1 - beta) theta with beta = min(ema_decay, (1 + t) / (10 + t))
-            (t = steps done; the ramp lets the average forget the random initial weights).
-            G_ema's batch-norm statistics are copied from G. The average does not take part in
-            training; it only changes what is sampled afterwards, meant to smooth out G's
-            oscillation around the equilibrium (on the shipped DCGAN: classifier score +0.09,
-            FID -0.6; docs/dcgan-experiments.md).
-        conditional: True for a generator whose noise names a label, ``G.code(z) -> (m,)`` int64
-            (``models.ClusterCodeGenerator``), and a discriminator that is told it, ``D(x, y) ->
-            (m, 1)`` (``models.ProjectionDiscriminator``); ``sample_real(m)`` then returns
-            ``(x, y)``, the images and their labels. D judges whether x is a real image *of
-            label y*, so G is pushed to draw, for noise z, an image of label ``G.code(z)``.
-            Penalties (``d_penalty``) are not supported with it.
+    ``sample_real(m)``: m real samples on the training device (its ``state_dict`` is checkpointed).
+    batch_size = m; k = D steps per G step (the paper's k = 1 is "the least expensive option");
+    noise N(0, I) or U(-1, 1), with its own ``seed``; g_loss / d_loss by name or callable;
+    d_penalty(D, real, fake) is added to L_D; optimizer 'adam' (Radford et al. 2016: lr 2e-4, betas
+    (0.5, 0.999)) or 'sgd' with momentum (the paper's); train_g=False trains D alone; History gets
+    the per-step numbers every ``log_every`` steps (no per-step GPU sync); precision 'bf16' runs G's
+    and D's forward passes in bfloat16 (``InBF16``); ema_decay keeps ``G_ema``, an average of G
+    (theta_ema <- beta theta_ema + (1 - beta) theta, beta = min(ema_decay, (1 + t)/(10 + t)); Yazici
+    et al. 2019), for sampling only.
     """
 
-    def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor | tuple[Tensor, Tensor]], *,
+    def __init__(self, G: nn.Module, D: nn.Module, sample_real: Callable[[int], Any], *,
                  z_dim: int | None = None, batch_size: int = 64, k: int = 1,
                  g_loss: str | Callable[[Tensor], Tensor] = "non-saturating",
                  d_loss: str | Callable[[Tensor, Tensor], Tensor] = "bce",
@@ -162,244 +160,115 @@ class GANTrainer:
                  betas: tuple[float, float] = (0.5, 0.999), momentum: float = 0.9,
                  opt_d: torch.optim.Optimizer | None = None, opt_g: torch.optim.Optimizer | None = None,
                  noise: str = "normal", seed: int = 0, train_g: bool = True, log_every: int = 100,
-                 precision: str = "fp32", ema_decay: float | None = None,
-                 conditional: bool = False) -> None:
-        for name, value in (("batch_size", batch_size), ("k", k), ("log_every", log_every)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
-        for name, value in (("lr_d", lr_d), ("lr_g", lr_g)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise ValueError(f"{name} must be a positive number, got {value!r}.")
-        if noise not in ("normal", "uniform"):
-            raise ValueError(f"noise={noise!r} is not known; use 'normal' or 'uniform'.")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision={precision!r} is not known; use one of {list(PRECISIONS)}.")
-        check_ema_decay(ema_decay)
-        if conditional and not callable(getattr(G, "code", None)):
-            raise ValueError("conditional=True needs a generator with a code(z) method that returns the "
-                             "labels its noise names (e.g. models.ClusterCodeGenerator).")
-        if conditional and d_penalty is not None:
-            raise ValueError("d_penalty is not supported with conditional=True.")
-        self.G, self.D, self.sample_real = G, D, sample_real
-        self.conditional = bool(conditional)
-        self.z_dim = int(z_dim if z_dim is not None else getattr(G, "z_dim"))
-        self.batch_size, self.k, self.noise = batch_size, k, noise
-        self.train_g, self.log_every = train_g, log_every
-        self.g_loss_fn = L.get_generator_loss(g_loss)
-        self.d_loss_fn = L.get_discriminator_loss(d_loss)
-        self.d_penalty = d_penalty
+                 precision: str = "fp32", ema_decay: float | None = None) -> None:
+        c = config
+        self.batch_size, self.k, self.log_every = (c.check_int(n, v) for n, v in
+                                                   (("batch_size", batch_size), ("k", k), ("log_every", log_every)))
+        for name, value, high in (("lr_d", lr_d, None), ("lr_g", lr_g, None), ("betas[0]", betas[0], 1),
+                                  ("betas[1]", betas[1], 1)):
+            c.check_number(name, value, 0, high, open_low=high is None, open_high=high is not None)
+        self.noise = c.check_choice("noise", noise, ("normal", "uniform"))
+        self.precision = c.check_choice("precision", precision, PRECISIONS)
+        self.ema_decay = c.check_number("ema_decay", ema_decay, 0, 1, open_low=True, open_high=True, none_ok=True)
+        self.train_g = c.check_bool("train_g", train_g)
+        self.z_dim = c.check_int("z_dim", z_dim if z_dim is not None else getattr(G, "z_dim", None))
+        self.G, self.D, self.sample_real, self.d_penalty = G, D, sample_real, d_penalty
+        #: What the steps call: G and D themselves, or wrapped so that their forward runs in bfloat16.
+        self.G_call, self.D_call = (G, D) if precision == "fp32" else (InBF16(G), InBF16(D))
+        self.g_loss_fn, self.d_loss_fn = L.get_generator_loss(g_loss), L.get_discriminator_loss(d_loss)
         self.device = next(G.parameters()).device
-        self.precision = precision
-        self.opt_d = opt_d or _make_optimizer(optimizer, D.parameters(), lr_d, betas, momentum)
-        self.opt_g = opt_g or _make_optimizer(optimizer, G.parameters(), lr_g, betas, momentum)
-        self.noise_gen = torch.Generator(device=self.device)
-        self.noise_gen.manual_seed(int(seed))
-        self.ema_decay = ema_decay
-        #: The averaged generator (None without ``ema_decay``); same architecture and device as G.
-        self.G_ema: nn.Module | None = None
-        if ema_decay is not None:
-            self.G_ema = copy.deepcopy(G).requires_grad_(False)
-        self.history = History()
-        self.step = 0  # generator steps completed
-        self._pending: list[Tensor] = []
-        self._stop = threading.Event()
-
-    # ------------------------------------------------------------------ pieces of Algorithm 1
-    def autocast(self) -> contextlib.AbstractContextManager:
-        """The context the forward passes run in: bfloat16 autocast for precision='bf16', else nothing."""
-        if self.precision == "bf16":
-            return torch.autocast(self.device.type, dtype=torch.bfloat16)
-        return contextlib.nullcontext()
+        adam = c.check_choice("optimizer", str(optimizer).lower(), ("adam", "sgd")) == "adam"
+        make = (lambda p, lr: torch.optim.Adam(p, lr=lr, betas=betas)) if adam else \
+            (lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=momentum))
+        self.opt_d, self.opt_g = opt_d or make(D.parameters(), lr_d), opt_g or make(G.parameters(), lr_g)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(c.check_int("seed", seed, low=0))
+        self.G_ema = None if self.ema_decay is None else copy.deepcopy(G).requires_grad_(False)
+        self.history, self.step = History(), 0  # step: generator steps completed
+        self._pending, self._stop = [], threading.Event()  # per-step numbers not yet in History; stop flag
 
     def sample_noise(self, m: int) -> Tensor:
-        """z ~ p_z, shape (m, z_dim), drawn from the trainer's own generator on the training device."""
-        if self.noise == "uniform":
-            return torch.rand(m, self.z_dim, generator=self.noise_gen, device=self.device) * 2 - 1
-        return torch.randn(m, self.z_dim, generator=self.noise_gen, device=self.device)
+        """z ~ p_z, (m, z_dim), from the trainer's own generator on the training device."""
+        draw = torch.rand if self.noise == "uniform" else torch.randn
+        z = draw(m, self.z_dim, generator=self.noise_gen, device=self.device)
+        return z * 2 - 1 if self.noise == "uniform" else z
 
-    def _code(self, z: Tensor) -> Tensor | None:
-        """The labels (m,) that the noise z names (conditional training), else None."""
-        return self.G.code(z) if self.conditional else None
-
-    def _judge(self, x: Tensor, y: Tensor | None) -> Tensor:
-        """D's logits (m, 1) for images x, told their labels y when training is conditional."""
-        return self.D(x) if y is None else self.D(x, y)
-
-    def d_step(self) -> tuple[Tensor, Tensor]:
-        """One discriminator update on fresh m real and m fake samples; returns (L_D, mean D(x)) detached."""
+    def d_update(self) -> tuple[Tensor, Tensor]:
+        """``d_step`` on a fresh real batch and fresh noise; returns (L_D, real logits)."""
         m = self.batch_size
-        if self.conditional:
-            real, y_real = self.sample_real(m)
-        else:
-            real, y_real = self.sample_real(m), None
-        z = self.sample_noise(m)
-        with self.autocast():
-            with torch.no_grad():                   # the D step must not train G (seed 002's .detach())
-                fake = self.G(z)
-            real_logits, fake_logits = self._judge(real, y_real), self._judge(fake, self._code(z))
-        # Logits back to float32 so the losses (log-sigmoids) are computed at full precision.
-        real_logits, fake_logits = real_logits.float(), fake_logits.float()
-        loss = self.d_loss_fn(real_logits, fake_logits)
-        if self.d_penalty is not None:
-            loss = loss + self.d_penalty(self.D, real, fake.float())
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        return loss.detach(), torch.sigmoid(real_logits.detach()).mean()
+        return d_step(self.G_call, self.D_call, self.opt_d, self.sample_real(m), self.sample_noise(m),
+                      self.d_loss_fn, self.d_penalty)
 
-    def g_step(self) -> tuple[Tensor, Tensor, Tensor]:
-        """One generator update on m fresh noise samples; returns (L_G, mean D(G(z)), ||grad_G||) detached."""
+    def g_update(self) -> tuple[Tensor, Tensor]:
+        """``g_step`` on fresh noise (only measured when ``train_g`` is False); returns (L_G, fake logits)."""
         z = self.sample_noise(self.batch_size)
         if not self.train_g:
-            with torch.no_grad(), self.autocast():
-                fake_logits = self._judge(self.G(z), self._code(z)).float()
-                loss = self.g_loss_fn(fake_logits)
-            return loss, torch.sigmoid(fake_logits).mean(), torch.zeros((), device=self.device)
-        # L_G needs dL/dx through D but not dL/dtheta_D: D's weights are frozen for this pass, so
-        # backward skips their gradients (about a third of D's backward: the DCGAN step ran 6 %
-        # faster on a 2-core CPU, the MLP step 8 %). G's gradient is unchanged. Only the parameters
-        # that were trainable are frozen and unfrozen, so a D with deliberately frozen parts stays so.
-        trainable = [p for p in self.D.parameters() if p.requires_grad]
-        for p in trainable:
-            p.requires_grad_(False)
-        try:
-            with self.autocast():
-                fake_logits = self._judge(self.G(z), self._code(z))
-            fake_logits = fake_logits.float()
-            loss = self.g_loss_fn(fake_logits)
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-        finally:
-            for p in trainable:
-                p.requires_grad_(True)
-        grads = [p.grad for p in self.G.parameters() if p.grad is not None]
-        gnorm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
-        self.opt_g.step()
-        return loss.detach(), torch.sigmoid(fake_logits.detach()).mean(), gnorm.detach()
+            with torch.no_grad():
+                return self.g_loss_fn(fake_logits := self.D_call(self.G_call(z))), fake_logits
+        return g_step(self.G_call, self.D_call, self.opt_g, z, self.g_loss_fn)
 
     def train_step(self) -> None:
         """One iteration of Algorithm 1: k discriminator steps, then one generator step."""
-        self.G.train()
-        self.D.train()
+        self.G.train(), self.D.train()
         for _ in range(self.k):
-            d_loss, d_real = self.d_step()
-        g_loss, d_fake, gnorm = self.g_step()
+            d_loss, real_logits = self.d_update()
+        g_loss, fake_logits = self.g_update()
+        grads = [p.grad for p in self.G.parameters() if p.grad is not None and self.train_g]
+        gnorm = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
         if self.G_ema is not None and self.train_g:
-            self.update_ema()
+            update_ema(self.G_ema, self.G, min(self.ema_decay, (1 + self.step) / (10 + self.step)))
         self.step += 1
-        self._pending.append(torch.stack([d_loss, g_loss, d_real, d_fake, gnorm]).float())
-
-    @torch.no_grad()
-    def update_ema(self) -> None:
-        """theta_ema <- beta theta_ema + (1 - beta) theta for G's parameters; buffers (BN statistics) copied."""
-        assert self.G_ema is not None and self.ema_decay is not None
-        beta = min(self.ema_decay, (1 + self.step) / (10 + self.step))
-        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1.0 - beta)
-        for b_ema, b in zip(self.G_ema.buffers(), self.G.buffers()):
-            b_ema.copy_(b)
+        self._pending.append(torch.stack([d_loss.float(), g_loss.float(), torch.sigmoid(real_logits.float()).mean(),
+                                          torch.sigmoid(fake_logits.float()).mean(), gnorm.float()]))
 
     @property
     def G_sample(self) -> nn.Module:
-        """The generator to sample from after training: ``G_ema`` if it is kept, else G."""
-        return self.G_ema if self.G_ema is not None else self.G
+        """The generator to sample from after training: ``G_ema`` if kept, else G."""
+        return self.G if self.G_ema is None else self.G_ema
 
-    # ------------------------------------------------------------------ bookkeeping
     def flush(self) -> None:
         """Copy pending per-step numbers to the History (one host sync); raise DivergenceError on NaN/inf."""
         if not self._pending:
             return
-        block = torch.stack(self._pending).cpu()
-        first = self.step - len(self._pending) + 1
-        self._pending = []
-        finite = torch.isfinite(block)
-        if not bool(finite.all()):
-            row, col = (~finite).nonzero()[0].tolist()
-            # Keep the good prefix so the record shows the run up to the divergence.
-            self._append(block[:row], first)
-            raise DivergenceError(first + row, SERIES[col], float(block[row, col]))
-        self._append(block, first)
-
-    def _append(self, block: Tensor, first: int) -> None:
-        h = self.history
-        h.step.extend(range(first, first + block.shape[0]))
-        for j, name in enumerate(SERIES):
-            getattr(h, name).extend(block[:, j].tolist())
+        block, first, self._pending = torch.stack(self._pending).cpu(), self.step - len(self._pending) + 1, []
+        bad = None if bool(torch.isfinite(block).all()) else (~torch.isfinite(block)).nonzero()[0].tolist()
+        self.history.extend(first, block if bad is None else block[:bad[0]])  # the record up to a divergence
+        if bad is not None:
+            raise DivergenceError(first + bad[0], SERIES[bad[1]], float(block[bad[0], bad[1]]))
 
     def request_stop(self) -> None:
         """Ask a running ``run`` to stop after the current step (safe to call from another thread)."""
         self._stop.set()
 
     @property
-    def stop_requested(self) -> bool:
+    def stop_requested(self) -> bool:  # noqa: D102 - whether request_stop was called during this run
         return self._stop.is_set()
 
     def run(self, steps: int, callback: Callable[["GANTrainer"], Any] | None = None,
-            every: int | None = None, progress: bool = False,
-            stop: Callable[[], bool] | None = None) -> History:
-        """Run ``steps`` more iterations of Algorithm 1 and return the History.
-
-        Args:
-            steps: number of generator steps to add (k D-steps each).
-            callback: called as ``callback(trainer)`` every ``every`` steps and at the end, after
-                the History is up to date (for snapshots, live plots, checkpoints).
-            every: callback interval in steps (default ``log_every``).
-            progress: show a tqdm progress bar with the current losses.
-            stop: optional predicate checked every step; ``request_stop()`` works too.
-        """
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"steps must be an int >= 0, got {steps!r}.")
-        every = every or self.log_every
-        if not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be an int >= 1, got {every!r}.")
+            every: int | None = None) -> History:
+        """Run ``steps`` more iterations (or until ``request_stop``); ``callback(trainer)`` every ``every``
+        steps (default ``log_every``) and at the end, History up to date (snapshots, progress, checkpoints)."""
+        every = config.check_int("every", self.log_every if every is None else every)
+        target = self.step + config.check_int("steps", steps, low=0)
         self._stop.clear()
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            bar = tqdm(total=steps, desc="training", leave=True)
-        target = self.step + steps
         try:
-            while self.step < target:
-                if self._stop.is_set() or (stop is not None and stop()):
-                    break
+            while self.step < target and not self._stop.is_set():
                 self.train_step()
                 if self.step % self.log_every == 0 or self.step % every == 0 or self.step == target:
                     self.flush()
-                    if bar is not None:
-                        bar.n = steps - (target - self.step)
-                        bar.set_postfix(d_loss=f"{self.history.d_loss[-1]:.3f}",
-                                        g_loss=f"{self.history.g_loss[-1]:.3f}", refresh=False)
-                        bar.refresh()
                     if callback is not None and (self.step % every == 0 or self.step == target):
                         callback(self)
             self.flush()
         finally:
-            self._pending_cleanup()
-            if bar is not None:
-                bar.close()
+            if self._pending:  # interrupted (e.g. KeyboardInterrupt): keep what was computed
+                with contextlib.suppress(DivergenceError):
+                    self.flush()
         return self.history
 
-    def _pending_cleanup(self) -> None:
-        # After an exception in flush the pending list is already empty; after an interrupt
-        # (KeyboardInterrupt) mid-run, keep what was computed.
-        if self._pending:
-            try:
-                self.flush()
-            except DivergenceError:
-                pass
-
-    # ------------------------------------------------------------------ state
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to resume exactly: models, optimizers, History, step, RNG states."""
         self.flush()
-        state = {
-            "step": self.step,
-            "G": self.G.state_dict(),
-            "D": self.D.state_dict(),
-            "opt_g": self.opt_g.state_dict(),
-            "opt_d": self.opt_d.state_dict(),
-            "history": self.history.to_dict(),
-            "noise_gen": self.noise_gen.get_state(),
-        }
+        state = {name: getattr(self, name).state_dict() for name in ("G", "D", "opt_g", "opt_d")}
+        state.update(step=self.step, history=self.history.to_dict(), noise_gen=self.noise_gen.get_state())
         if self.G_ema is not None:
             state["G_ema"] = self.G_ema.state_dict()
         if hasattr(self.sample_real, "state_dict"):
@@ -408,24 +277,12 @@ class GANTrainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a state produced by ``state_dict()`` (same model and optimizer shapes)."""
-        self.G.load_state_dict(state["G"])
-        self.D.load_state_dict(state["D"])
-        self.opt_g.load_state_dict(state["opt_g"])
-        self.opt_d.load_state_dict(state["opt_d"])
+        for name in ("G", "D", "opt_g", "opt_d"):
+            getattr(self, name).load_state_dict(state[name])
         if self.G_ema is not None:
-            # A run saved without an average starts one from its current G.
-            self.G_ema.load_state_dict(state["G_ema"] if "G_ema" in state else state["G"])
-        self.history = History.from_dict(state["history"])
-        self.step = int(state["step"])
-        self.noise_gen.set_state(state["noise_gen"].cpu() if hasattr(state["noise_gen"], "cpu") else state["noise_gen"])
+            self.G_ema.load_state_dict(state.get("G_ema", state["G"]))  # no average saved: start from G
+        self.history, self.step = History.from_dict(state["history"]), int(state["step"])
+        self.noise_gen.set_state(state["noise_gen"].cpu())
         if "sampler" in state and hasattr(self.sample_real, "load_state_dict"):
             self.sample_real.load_state_dict(state["sampler"])
         self._pending = []
-
-
-def train_gan(G: nn.Module, D: nn.Module, sample_real: Callable[[int], Tensor], steps: int, *,
-              callback: Callable[[GANTrainer], Any] | None = None, every: int | None = None,
-              progress: bool = False, **kwargs: Any) -> History:
-    """Convenience: build a ``GANTrainer(G, D, sample_real, **kwargs)`` and run ``steps`` iterations."""
-    trainer = GANTrainer(G, D, sample_real, **kwargs)
-    return trainer.run(steps, callback=callback, every=every, progress=progress)

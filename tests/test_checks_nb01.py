@@ -17,13 +17,13 @@ def _not_written(*args):
 def test_solutions_pass(capsys):
     assert nb01.check_discriminator_loss(sol.discriminator_loss)
     assert nb01.check_change_of_variables(sol.density_by_change_of_variables)
-    assert nb01.check_one_iteration(sol.one_iteration)
+    assert nb01.check_d_step(sol.my_d_step)
     out = capsys.readouterr().out
     assert out.count("correct") == 3 and "not yet" not in out
 
 
 @pytest.mark.parametrize("check", [nb01.check_discriminator_loss, nb01.check_change_of_variables,
-                                   nb01.check_one_iteration])
+                                   nb01.check_d_step])
 def test_placeholders_run_and_fail(check, capsys):
     assert not check(_not_written)
     assert "not written yet" in capsys.readouterr().out
@@ -91,30 +91,43 @@ def test_change_of_variables_mistakes(wrong, message, capsys):
     assert message in capsys.readouterr().out
 
 
-def _g_first(tr):
-    tr.g_step()
-    for _ in range(tr.k):
-        tr.d_step()
-
-
-def _one_d_step(tr):
-    tr.d_step()
-    tr.g_step()
-
-
-def _k_g_steps(tr):
-    for _ in range(tr.k):
-        tr.d_step()
-        tr.g_step()
+def _d_step_with(real_label=1.0, fake_label=0.0, sign=1.0, detach=True, zero_grad=True, squash=False, step=True,
+                 opt_of_g=False, ret="loss"):
+    """A learner's D step with one mistake switched on."""
+    def fn(G, D, opt_d, real, z):
+        fake = G(z).detach() if detach else G(z)
+        a_r, a_f = D(real), D(fake)
+        if squash:
+            a_r, a_f = torch.sigmoid(a_r), torch.sigmoid(a_f)
+        loss = sign * (F.binary_cross_entropy_with_logits(a_r, torch.full_like(a_r, real_label))
+                       + F.binary_cross_entropy_with_logits(a_f, torch.full_like(a_f, fake_label)))
+        if zero_grad:
+            opt_d.zero_grad()
+        loss.backward()
+        if step:
+            opt_d.step()
+        if opt_of_g:
+            torch.optim.SGD(G.parameters(), lr=0.1).step()
+        return loss if ret == "loss" else None
+    return fn
 
 
 @pytest.mark.parametrize("wrong, message", [
-    (_g_first, "update D first"),
-    (_one_d_step, "trainer.k = 3 D steps"),
-    (_k_g_steps, "one G step per iteration"),
-    (lambda tr: None, "nothing was trained"),
-    (lambda tr: tr.train_step(), "you called trainer.train_step()"),
+    (_d_step_with(sign=-1.0), "wrong sign"),
+    (_d_step_with(real_label=0.0, fake_label=1.0), "labels swapped"),
+    (_d_step_with(fake_label=1.0), "fakes must be labelled 0"),
+    (_d_step_with(squash=True), "without a sigmoid first"),
+    (_d_step_with(zero_grad=False), "call opt_d.zero_grad()"),
+    (_d_step_with(detach=False), "detach the fakes"),
+    (_d_step_with(detach=False, opt_of_g=True), "G's weights changed"),
+    (_d_step_with(step=False), "call opt_d.step()"),
+    (_d_step_with(ret=None), "return the loss"),
 ])
-def test_one_iteration_mistakes(wrong, message, capsys):
-    assert not nb01.check_one_iteration(wrong)
+def test_d_step_mistakes(wrong, message, capsys):
+    assert not nb01.check_d_step(wrong)
     assert message in capsys.readouterr().out
+
+
+def test_d_step_check_accepts_the_library_step(capsys):
+    from ganlib import train
+    assert nb01.check_d_step(lambda G, D, opt, real, z: train.d_step(G, D, opt, real, z)[0])

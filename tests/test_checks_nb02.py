@@ -95,13 +95,18 @@ def _m(p, q):
     return (p + q) / 2
 
 
+def _kl_by_hand(x, p, q):           # no normalisation: what a learner might write without theory.grid_kl
+    return integrate.trapezoid(special.rel_entr(p, q), x)
+
+
 @pytest.mark.parametrize("wrong,message", [
-    (lambda x, p, q: theory.kl_on_grid(x, p, q), "that is KL(P || Q), not JSD"),
-    (lambda x, p, q: 0.5 * theory.kl_on_grid(x, p, p + q) + 0.5 * theory.kl_on_grid(x, q, p + q), "off by log 2"),
-    (lambda x, p, q: theory.kl_on_grid(x, p, _m(p, q)) + theory.kl_on_grid(x, q, _m(p, q)), "twice the JSD"),
-    (lambda x, p, q: 0.5 * (theory.kl_on_grid(x, p, q) + theory.kl_on_grid(x, q, p)), "symmetrised KL"),
-    (lambda x, p, q: theory.kl_on_grid(x, p, _m(p, q)), "only KL(P || M)"),
-    (lambda x, p, q: 0.5 * theory.kl_on_grid(x, _m(p, q), p) + 0.5 * theory.kl_on_grid(x, _m(p, q), q),
+    (lambda x, p, q: theory.grid_kl(p, q, x), "that is KL(P || Q), not JSD"),
+    (lambda x, p, q: 0.5 * _kl_by_hand(x, p, p + q) + 0.5 * _kl_by_hand(x, q, p + q), "off by log 2"),
+    (lambda x, p, q: theory.grid_kl(p, _m(p, q), x) + theory.grid_kl(q, _m(p, q), x), "twice the JSD"),
+    (lambda x, p, q: 0.5 * (theory.grid_kl(p, q, x) + theory.grid_kl(q, p, x)), "symmetrised KL"),
+    (lambda x, p, q: theory.grid_kl(p, _m(p, q), x), "only KL(P || M)"),
+    (lambda x, p, q: 0.5 * theory.grid_kl(p, _m(p, q), x), "only KL(P || M)/2"),
+    (lambda x, p, q: 0.5 * theory.grid_kl(_m(p, q), p, x) + 0.5 * theory.grid_kl(_m(p, q), q, x),
      "KLs are reversed"),
     (lambda x, p, q: SOL.jsd_from_kl(x, p, q) / np.log(2), "in bits"),
     (lambda x, p, q: 0.0, "the JSD is 0.3"),
@@ -109,3 +114,10 @@ def _m(p, q):
 def test_jsd_wrong_answers(wrong, message, capsys):
     ok, out = run(nb02.check_jsd, wrong, capsys)
     assert not ok and message in out, out
+
+
+def test_jsd_with_m_equal_to_p_plus_q_passes_through_grid_kl(capsys):
+    # theory.grid_kl normalises its arguments on the grid, so M = P + Q is read as (P + Q)/2: the right JSD.
+    ok, out = run(nb02.check_jsd, lambda x, p, q: 0.5 * theory.grid_kl(p, p + q, x) + 0.5 * theory.grid_kl(q, p + q, x),
+                  capsys)
+    assert ok, out

@@ -137,7 +137,7 @@ def test_preset_hint_says_what_can_differ_not_that_a_setting_changed(capsys):
     assert not checks.expect("ring: collapse, mean modes captured", 5.0, 0, 4, fmt=".1f", hint=nb04.PRESET_HINT)
     out = capsys.readouterr().out
     assert "outside the expected 0.0 to 4.0" in out
-    for word in ("CPU", "threads", "seed", "seeds 0-9 with 1 and 2 threads"):
+    for word in ("CPU", "threads", "seed", "one torch thread", "seeds 0-9"):
         assert word in out, out
     assert "Did you change a setting" not in out and "Rerun the notebook" not in out
 

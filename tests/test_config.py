@@ -92,3 +92,28 @@ def test_display_path_never_shows_a_machines_absolute_path(tmp_path):
     outside = tmp_path / "shared" / "data"
     shown = config.display_path(outside)
     assert shown == ".../shared/data" and str(tmp_path) not in shown
+
+
+@pytest.mark.parametrize("value", [0.3, 1.1, True, "0.9", float("nan"), None])
+def test_check_number_names_the_parameter_and_the_interval(value):
+    # e.g. one-sided label smoothing's target t (real_label) must lie in [0.5, 1]
+    with pytest.raises(ValueError, match=r"real_label must be a finite number in \[0.5, 1\], got"):
+        config.check_number("real_label", value, 0.5, 1)
+    assert config.check_number("real_label", 0.9, 0.5, 1) == 0.9
+    assert config.check_number("real_label", None, 0.5, 1, none_ok=True) is None
+
+
+def test_open_ends_ints_choices_and_bools():
+    with pytest.raises(ValueError, match=r"lr must be a finite number > 0, got 0"):
+        config.check_number("lr", 0, 0, open_low=True)
+    with pytest.raises(ValueError, match=r"ema_decay must be a finite number in \(0, 1\) or None, got 1"):
+        config.check_number("ema_decay", 1, 0, 1, open_low=True, open_high=True, none_ok=True)
+    with pytest.raises(ValueError, match=r"k must be an int in \[1, 8\], got 9"):
+        config.check_int("k", 9, 1, 8)
+    with pytest.raises(ValueError, match=r"batch_size must be an int >= 1, got True"):
+        config.check_int("batch_size", True)
+    with pytest.raises(ValueError, match=r"noise='cauchy' is not known; use one of \['normal', 'uniform'\]"):
+        config.check_choice("noise", "cauchy", ("normal", "uniform"))
+    with pytest.raises(ValueError, match="train_g must be True or False, got 1"):
+        config.check_bool("train_g", 1)
+    assert config.check_int("k", 8, 1, 8) == 8 and config.check_bool("x", False) is False

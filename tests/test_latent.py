@@ -75,13 +75,6 @@ def _stroke(angle_deg: float, width: int = 1) -> torch.Tensor:
     return img
 
 
-def test_slant_sign_and_size():
-    upright, right, left = _stroke(0), _stroke(25), _stroke(-25)
-    assert float(latent.slant(upright)) == pytest.approx(0.0, abs=1e-6)
-    assert float(latent.slant(right)) == pytest.approx(math.tan(math.radians(25)), abs=0.05)
-    assert float(latent.slant(left)) == pytest.approx(-math.tan(math.radians(25)), abs=0.05)
-
-
 def test_ink_grows_with_stroke_width():
     thin, thick = _stroke(0, 1), _stroke(0, 3)
     assert float(latent.ink(thick)) == pytest.approx(3 * float(latent.ink(thin)), rel=1e-6)
@@ -105,6 +98,10 @@ def test_quantile_groups_and_arithmetic():
         latent.group_mean(z, torch.zeros(100, dtype=torch.bool))
     with pytest.raises(ValueError, match="q must"):
         latent.quantile_groups(values, q=0.7)
+    with pytest.raises(ValueError, match="rescale must be True or False"):
+        latent.arithmetic(a, b, c, rescale=1)
+    with pytest.raises(ValueError, match="same shape"):
+        latent.arithmetic(a, b, c[:3])
 
 
 def test_generate_in_batches_equals_one_pass():

@@ -107,9 +107,3 @@ def test_one_sided_smoothing_moves_the_optimum_to_t_p_data_over_the_sum(p_data, 
 
     opt.step(closure)
     assert torch.sigmoid(a).item() == pytest.approx(t * p_data / (p_data + p_g), abs=1e-4)
-
-
-@pytest.mark.parametrize("value", [0.3, 1.1, True, "0.9"])
-def test_bad_real_label_is_named(value):
-    with pytest.raises(ValueError, match="real_label must be a number in"):
-        losses.check_real_label(value)

@@ -82,24 +82,6 @@ def test_tensor_and_array_inputs_agree():
     assert metrics.mode_coverage(x, grid) == metrics.mode_coverage(x.numpy(), grid)
 
 
-def test_generator_coverage_of_a_collapsed_generator():
-    ring = toy.ring()
-
-    class Constant(torch.nn.Module):
-        z_dim = 3
-
-        def __init__(self):
-            super().__init__()
-            self.p = torch.nn.Parameter(torch.tensor([0.0, 1.0]))   # the mode at angle pi/2
-
-        def forward(self, z):
-            return self.p.expand(z.shape[0], 2) + 0.0 * z[:, :2]
-
-    cov, x = metrics.generator_coverage(Constant(), ring)
-    assert x.shape == (metrics.N_EVAL, 2)
-    assert cov.modes == 1 and cov.counts[2] == metrics.N_EVAL
-
-
 @pytest.mark.parametrize("bad, match", [
     (np.zeros((10, 3)), r"shape \(N, 2\)"),
     (np.zeros((0, 2)), "at least one"),
@@ -118,5 +100,3 @@ def test_bad_arguments_are_refused():
         metrics.mode_coverage(x, toy.ring(), strict_fraction=0)
     with pytest.raises(ValueError, match="GaussianMixture"):
         metrics.mode_coverage(x, "ring")
-    with pytest.raises(ValueError, match="noise"):
-        metrics.generator_coverage(torch.nn.Linear(2, 2), toy.ring(), z_dim=2, noise="cauchy")

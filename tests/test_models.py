@@ -1,4 +1,4 @@
-"""The MNIST model pairs: shapes, the DCGAN layers of seed 002, D's depth option, initialisation."""
+"""The MNIST model pairs: shapes, the DCGAN layers, D's depth option, initialisation."""
 import pytest
 import torch
 from torch import nn

@@ -1,7 +1,9 @@
 """Shipped pretrained generators: they load, produce images, are pinned by SHA-256 and stay small."""
 from __future__ import annotations
 
+import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -66,12 +68,14 @@ def test_shipped_history_loads(name: str) -> None:
 
 def test_export_ships_the_averaged_generator(tmp_path, one_thread) -> None:
     """A run that keeps G_ema (ema_decay) exports the average, in half precision, and it loads."""
-    from ganlib import experiment
-    exp = experiment.Experiment(experiment.RunConfig(model="dcgan", epochs=1, subset=256, batch_size=32,
-                                                     width=8, ema_decay=0.9, log_every=4),
-                                out=tmp_path / "run", verbose=False)
+    from ganlib import run
+    exp = run.Experiment(run.RunConfig(model="dcgan", epochs=1, subset=256, batch_size=32, width=8, ema_decay=0.9,
+                                       log_every=4), out=tmp_path / "run", verbose=False)
     exp.train(progress=False)
-    res = pretrained.export(tmp_path / "run", "dcgan", out_dir=tmp_path / "shipped")
+    res = pretrained.export(tmp_path / "run", "dcgan", out_dir=tmp_path / "shipped", max_points=3)
+    doc = json.loads(Path(res["history"]).read_text())  # 8 steps -> windows of 3: steps 1-3 and 4-6
+    assert res["stride"] == doc["meta"]["stride"] == 3 and doc["history"]["step"] == [3, 6]
+    assert doc["history"]["d_loss"][1] == pytest.approx(sum(exp.history.d_loss[3:6]) / 3, abs=1e-5)
     payload = torch.load(res["generator"], map_location="cpu", weights_only=True)
     assert payload["info"]["ema_decay"] == 0.9 and payload["arch"]["width"] == 8
     ema = exp.trainer.G_ema.state_dict()
@@ -93,9 +97,9 @@ def test_shipped_cluster_generator_draws_each_group_as_often_as_the_data():
 
 
 def test_export_refuses_a_run_under_the_wrong_name(tmp_path, one_thread) -> None:
-    from ganlib import experiment
-    exp = experiment.Experiment(experiment.RunConfig(model="dcgan", epochs=1, subset=64, batch_size=32, width=4,
-                                                     log_every=2), out=tmp_path / "run", verbose=False)
+    from ganlib import run
+    exp = run.Experiment(run.RunConfig(model="dcgan", epochs=1, subset=64, batch_size=32, width=4, log_every=2),
+                         out=tmp_path / "run", verbose=False)
     exp.train(progress=False)
     with pytest.raises(ValueError, match="not exported as 'dcgan-clusters'"):
         pretrained.export(tmp_path / "run", "dcgan-clusters", out_dir=tmp_path / "shipped")

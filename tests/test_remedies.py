@@ -28,9 +28,10 @@ def test_packing_refuses_a_batch_it_cannot_divide():
     D = remedies.REMEDIES["pack4"].discriminator(2, hidden=8)
     with pytest.raises(ValueError, match=r"batch_size=10 .*multiple of 4 \(e.g. 8 or 12\)"):
         D(torch.zeros(10, 2))
-    with pytest.raises(ValueError, match="multiple of 4"):
-        remedies.REMEDIES["pack4"].check_batch_size(250)
-    remedies.REMEDIES["pack4"].check_batch_size(256)
+    with pytest.raises(ValueError, match=r"batch_size=250 .*multiple of 4 \(e.g. 248 or 252\)"):
+        remedies.groups(torch.zeros(250, 2), remedies.REMEDIES["pack4"].group)
+    assert remedies.groups(torch.zeros(256, 2), 4).shape == (64, 4, 2)
+    assert [remedies.get(n).group for n in ("none", "pack2", "pack4", "minibatch-std", "wgan-gp")] == [1, 2, 4, 4, 1]
     # Through the unchanged training loop, the refusal surfaces on the first step.
     ring = toy.ring()
     trainer = GANTrainer(models.ToyGenerator(2, 2, 8), D, toy.Sampler(ring), batch_size=10)
@@ -128,6 +129,8 @@ def test_unknown_or_inconsistent_remedies_are_refused():
         remedies.Remedy("x", "bad", pack=2, minibatch_std=4)
     with pytest.raises(ValueError, match="gp_weight"):
         remedies.Remedy("x", "bad", gp_weight=-1.0)
+    with pytest.raises(ValueError, match="minibatch_std"):
+        remedies.Remedy("x", "bad", minibatch_std=1)
 
 
 @pytest.mark.parametrize("name", ["none", "pack2", "minibatch-std", "spectral-norm"])

@@ -1,4 +1,4 @@
-"""The one training loop: Algorithm 1's structure, determinism, resume and the divergence guard."""
+"""The training loop: Algorithm 1's steps and structure, determinism, resume and the divergence guard."""
 import copy
 
 import pytest
@@ -98,18 +98,18 @@ def test_fresh_minibatches_k_times_per_step():
 def test_d_step_leaves_g_and_g_step_leaves_d_unchanged():
     tr = make()
     g0, d0 = copy.deepcopy(tr.G.state_dict()), copy.deepcopy(tr.D.state_dict())
-    tr.d_step()
+    tr.d_update()
     assert all(torch.equal(g0[k], v) for k, v in tr.G.state_dict().items())
     assert any(not torch.equal(d0[k], v) for k, v in tr.D.state_dict().items())
     d1 = copy.deepcopy(tr.D.state_dict())
-    tr.g_step()
+    tr.g_update()
     assert all(torch.equal(d1[k], v) for k, v in tr.D.state_dict().items())
     assert any(not torch.equal(g0[k], v) for k, v in tr.G.state_dict().items())
 
 
 def test_g_step_gives_g_the_full_gradient_and_d_none():
-    """The G step freezes D's weights (no wasted dL_G/dtheta_D) without changing G's gradient,
-    and leaves every requires_grad flag of D as it found it, including a deliberately frozen one."""
+    """The G step asks autograd for G's gradients only (``backward(inputs=G's parameters)``): G's
+    gradient is the full one, D gets none, and D's requires_grad flags are never touched."""
     tr = make()
     tr.D.net[0].bias.requires_grad_(False)          # a part of D the user froze on purpose
     flags = [p.requires_grad for p in tr.D.parameters()]
@@ -118,7 +118,7 @@ def test_g_step_gives_g_the_full_gradient_and_d_none():
     z = torch.randn(tr.batch_size, 1, generator=gen)
     tr.sample_noise = lambda m: z                   # the same z for both computations
     tr.opt_g = torch.optim.SGD(tr.G.parameters(), lr=0.0)  # keep G as is; we only read .grad
-    tr.g_step()
+    tr.g_update()
     train.L.generator_loss_nonsaturating(ref_D(ref_G(z))).backward()
     for p, q in zip(tr.G.parameters(), ref_G.parameters()):
         assert torch.allclose(p.grad, q.grad, rtol=1e-6, atol=1e-8)
@@ -150,7 +150,7 @@ def test_bf16_autocast_step_matches_fp32_and_keeps_float32_state():
         real = torch.rand(64, 1, 28, 28) * 2 - 1
         return train.GANTrainer(G, D, lambda m: real[:m], batch_size=16, seed=0, log_every=1, precision=precision)
     a, b = dcgan("fp32"), dcgan("bf16")
-    assert isinstance(b.autocast(), torch.autocast) and not isinstance(a.autocast(), torch.autocast)
+    assert isinstance(b.G_call, train.InBF16) and a.G_call is a.G
     ha, hb = a.run(2), b.run(2)
     for name in ("d_loss", "g_loss", "d_real", "d_fake"):
         x, y = getattr(ha, name), getattr(hb, name)
@@ -197,5 +197,74 @@ def test_ema_is_restored_on_resume_and_frozen_g_keeps_it():
 
 @pytest.mark.parametrize("value", [0, 1.0, -0.5, True, "0.99"])
 def test_bad_ema_decay_is_named(value):
-    with pytest.raises(ValueError, match="ema_decay must be a number in"):
+    with pytest.raises(ValueError, match="ema_decay must be a finite number in"):
         make(ema_decay=value)
+
+
+def test_the_steps_do_what_algorithm_1_says():
+    """d_step: G unchanged, D's loss is BCE on (real, 1) and (G(z), 0); g_step: D unchanged, loss -log D(G(z))."""
+    torch.manual_seed(0)
+    G, D = models.ToyGenerator(1, 1, 8), models.ToyDiscriminator(1, 16)
+    opt_d, opt_g = torch.optim.SGD(D.parameters(), lr=0.1), torch.optim.SGD(G.parameters(), lr=0.1)
+    real, z = torch.randn(32, 1) + 2.0, torch.randn(32, 1)
+    with torch.no_grad():
+        want_d = -(torch.log(torch.sigmoid(D(real))).mean() + torch.log(1 - torch.sigmoid(D(G(z)))).mean())
+    g0 = copy.deepcopy(G.state_dict())
+    loss, real_logits = train.d_step(G, D, opt_d, real, z)
+    torch.testing.assert_close(loss, want_d)
+    assert not loss.requires_grad and real_logits.shape == (32, 1)
+    assert all(torch.equal(g0[k], v) for k, v in G.state_dict().items())
+    assert all(p.grad is None for p in G.parameters())      # the fakes were detached
+    d1 = copy.deepcopy(D.state_dict())
+    with torch.no_grad():
+        want_g = -torch.log(torch.sigmoid(D(G(z)))).mean()
+    loss, fake_logits = train.g_step(G, D, opt_g, z)
+    torch.testing.assert_close(loss, want_g)
+    assert all(torch.equal(d1[k], v) for k, v in D.state_dict().items())
+    assert any(not torch.equal(g0[k], v) for k, v in G.state_dict().items())
+
+
+def test_trainer_steps_are_the_plain_functions():
+    """GANTrainer.train_step is d_step k times then g_step, on the trainer's own noise and data."""
+    a, b = make(7, k=2), make(7, k=2)
+    sampler = toy.Sampler(toy.gaussian(1.0, 0.5), 7)
+    for _ in range(5):
+        a.train_step()
+        for _ in range(2):
+            train.d_step(b.G, b.D, b.opt_d, sampler(b.batch_size), b.sample_noise(b.batch_size))
+        train.g_step(b.G, b.D, b.opt_g, b.sample_noise(b.batch_size))
+    for p, q in zip(list(a.G.parameters()) + list(a.D.parameters()), list(b.G.parameters()) + list(b.D.parameters())):
+        assert torch.equal(p, q)
+
+
+def test_notebook_01_writes_the_library_steps():
+    """Notebook 01's own d_step and g_step (read from its cells) and train.d_step / train.g_step
+    leave identical weights after 50 iterations of Algorithm 1 from one seed (k = 2)."""
+    import json
+
+    from ganlib import config
+    cells = json.loads((config.REPO_DIR / "notebooks" / "01_toy_gan_1d.ipynb").read_text())["cells"]
+    sources = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    ns: dict = {}
+    exec("import torch\nimport torch.nn.functional as F", ns)
+    for name in ("d_step", "g_step"):
+        (src,) = [s for s in sources if s.startswith(f"def {name}(")]
+        exec(src, ns)
+
+    def pair():
+        torch.manual_seed(0)
+        G, D = models.ToyGenerator(1, 1, 32), models.ToyDiscriminator(1, 32)
+        return G, D, torch.optim.Adam(D.parameters(), 2e-3, betas=(0.5, 0.999)), \
+            torch.optim.Adam(G.parameters(), 5e-4, betas=(0.5, 0.999))
+
+    runs = []
+    for d_step, g_step in ((ns["d_step"], ns["g_step"]), (train.d_step, train.g_step)):
+        G, D, opt_d, opt_g = pair()
+        real, gen = toy.Sampler(toy.gaussian(1.0, 0.5), seed=1), torch.Generator().manual_seed(0)
+        for _ in range(50):
+            for _ in range(2):
+                d_step(G, D, opt_d, real(64), torch.randn(64, 1, generator=gen))
+            g_step(G, D, opt_g, torch.randn(64, 1, generator=gen))
+        runs.append([p.detach().clone() for p in [*G.parameters(), *D.parameters()]])
+    assert all(torch.equal(p, q) for p, q in zip(*runs))
+    assert not torch.equal(runs[0][0], pair()[0].net[0].weight)   # and training did change them

@@ -2,6 +2,7 @@
 the background thread, Stop, Reset, refused settings, and remedy vs collapse on the same seed."""
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import pytest
@@ -37,12 +38,12 @@ def test_settings_refuse_unpackable_batch_with_a_suggestion():
                                          ({"lr_decay": 1.5}, "lr_decay")])
 def test_settings_name_the_bad_field(change, word):
     with pytest.raises(ValueError, match=word):
-        widgets.Settings().replace(**change).validate()
+        dataclasses.replace(widgets.Settings(), **change).validate()
 
 
 def test_unknown_setting_and_preset_are_refused():
-    with pytest.raises(ValueError, match="unknown setting"):
-        widgets.Settings().replace(colour="red")
+    with pytest.raises(TypeError, match="colour"):
+        widgets.run_preset("ring: remedy", steps=1, colour="red")
     with pytest.raises(ValueError, match="preset='nope' is not known"):
         widgets.preset("nope")
 
@@ -133,7 +134,21 @@ def test_field_is_a_probability_for_gan_and_a_score_for_wgan():
     xs, ys, v = s.field(n=20)
     assert v.shape == (20, 20) and ((v > 0) & (v < 1)).all()
     w = widgets.Session(widgets.Settings(width=16, steps=1, batch_size=64, remedy="wgan-gp"))
-    assert w.snapshot()["critic"] is True
+    assert w.remedy.wasserstein and widgets.explorer_figure(w)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_rates_decay_to_the_floor_and_one_thread_trains():
+    """Both rates fall linearly over the last lr_decay of a run, to LR_FLOOR of their value at its end;
+    the run trains on one thread and gives the caller's thread count back."""
+    torch.set_num_threads(2)
+    s = widgets.Session(widgets.Settings(width=16, steps=200, batch_size=64, lr_d=1e-3, lr_g=2e-3, lr_decay=0.5))
+    seen = []
+    s.run(on_update=lambda session: seen.append((session.step, torch.get_num_threads(),
+                                                 session.trainer.opt_d.param_groups[0]["lr"])), update_every_s=0)
+    assert seen[0] == (100, 1, pytest.approx(1e-3))                # the decay starts after step 100
+    assert torch.get_num_threads() == 2
+    assert s.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(1e-3 * widgets.LR_FLOOR)
+    assert s.trainer.opt_g.param_groups[0]["lr"] == pytest.approx(2e-3 * widgets.LR_FLOOR)
 
 
 # ----------------------------------------------------------------------------- the claim of the notebook
@@ -144,12 +159,12 @@ PRESET_SEEDS = (0, 2)
 
 @pytest.fixture(scope="module")
 def preset_metrics():
-    """run_preset(name, seed)["metrics"], each preset run once per seed for the whole module."""
+    """run_preset(name, seed).coverage as a dict, each preset run once per seed for the whole module."""
     cache: dict = {}
 
     def get(name: str, seed: int) -> dict:
         if (name, seed) not in cache:
-            cache[name, seed] = widgets.run_preset(name, seed=seed)["metrics"]
+            cache[name, seed] = widgets.run_preset(name, seed=seed).coverage.as_dict()
         return cache[name, seed]
 
     return get
@@ -166,13 +181,11 @@ def test_ring_collapse_is_one_blob(preset_metrics, seed):
 
 @pytest.mark.parametrize("seed", PRESET_SEEDS)
 def test_ring_remedy_holds_every_mode_tightly(preset_metrics, seed):
-    """8/8 modes with >= 90 % high-quality samples. Seed 2 is the remedy's weakest run: on some CPUs
-    its eighth mode keeps only a sample or two, so there 7 modes with 1 % of the samples are asked."""
+    """8/8 modes with >= 90 % high-quality samples (on our CPU seeds 0-9 give 8/8 strict and 92.8-97.3 %;
+    other CPUs' rounding can lose a mode: docs/mode-collapse-presets.md)."""
     m = preset_metrics("ring: remedy", seed)
-    assert m["modes_strict"] >= (8 if seed != 2 else 7) and m["modes"] >= 7, m
+    assert m["modes"] == 8 and m["modes_strict"] >= 7, m
     assert m["high_quality"] >= 0.9, m
-    if seed == 0:
-        assert m["modes"] == 8, m
 
 
 @pytest.mark.parametrize("seed", PRESET_SEEDS)
@@ -201,7 +214,7 @@ def test_explorer_controls_reproduce_each_preset_exactly():
 def test_a_learning_rate_of_zero_is_refused_in_the_widget():
     ex = make_explorer(lr_g=0.0)
     ex.train_button.click()
-    assert not ex.running and "lr_g must be a learning rate in (0, 1]" in ex.status.value
+    assert not ex.running and "lr_g must be a finite number in (0, 1], got 0.0" in ex.status.value
 
 
 def test_stop_pressed_right_after_train_is_not_lost():
@@ -210,6 +223,22 @@ def test_stop_pressed_right_after_train_is_not_lost():
     ex.stop_button.click()              # possibly before the thread has even started its loop
     assert ex.wait(30)
     assert ex.session.step < 100_000 and "Stopped at" in ex.status.value
+    assert ex.session.trainer.stop_requested          # Stop is the trainer's own request_stop
+
+
+def test_train_right_after_a_run_ends_waits_for_its_last_picture():
+    """The status says Stopped/Done before the thread draws its last picture; a Train pressed then
+    is not refused as 'Already training': it waits for that picture and continues the run."""
+    ex = make_explorer(steps=100_000)
+    ex.train_button.click()
+    time.sleep(0.3)
+    ex.stop_button.click()
+    deadline = time.monotonic() + 30
+    while "Stopped at" not in ex.status.value and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ex.controls["steps"].value = 50
+    assert ex.train(), ex.status.value
+    assert ex.wait(60) and "Done" in ex.status.value and ex.last_error is None
 
 
 # ----------------------------------------------------------------------------- messages and display
@@ -220,16 +249,16 @@ def test_a_batch_too_large_is_refused_not_clamped():
     assert ex.controls["batch_size"].value == 100_000       # not silently clamped to 8192
     ex.train_button.click()
     assert not ex.running
-    assert "batch_size must be an integer from 2 to 8192, got 100000" in ex.status.value
+    assert "batch_size must be an int in [2, 8192], got 100000" in ex.status.value
     for key, bad in (("depth", 9), ("k", 0), ("z_dim", 1000), ("steps", 0)):
         ex = make_explorer(**{key: bad})
         assert ex.controls[key].value == bad
         ex.train_button.click()
-        assert not ex.running and f"{key} must be an integer from" in ex.status.value, key
+        assert not ex.running and f"{key} must be an int in [" in ex.status.value, key
 
 
-def test_already_training_survives_the_next_progress_update(monkeypatch):
-    monkeypatch.setattr(widgets, "HOLD_ERROR_S", 60.0)     # a slow, shared machine must not expire it
+def test_already_training_survives_the_next_progress_update():
+    """Progress goes to the picture (its title carries the numbers), so a refusal stays readable."""
     ex = make_explorer(steps=100_000)
     ex.train_button.click()
     try:
@@ -241,11 +270,7 @@ def test_already_training_survives_the_next_progress_update(monkeypatch):
         while ex._renders < renders + 2 and time.monotonic() < deadline:
             time.sleep(0.05)            # the training thread's own updates (update_every_s = 0)
         assert ex._renders >= renders + 2, "no progress update arrived"
-        assert "Already training" in ex.status.value and "Training ..." in ex.status.value
-        # Once the hold has passed, a progress update replaces the refusal.
-        ex._held = (ex._held[0], time.monotonic() - 1)
-        ex._say("Training ... (an update)", progress=True)
-        assert "Already training" not in ex.status.value and "Training ..." in ex.status.value
+        assert "Already training" in ex.status.value and ex.last_error is not None
     finally:
         ex.stop_button.click()
         assert ex.wait(30)
@@ -255,14 +280,13 @@ def test_already_training_survives_the_next_progress_update(monkeypatch):
 def test_remedy_menu_labels_fit_its_width():
     ex = widgets.Explorer("ring: remedy")
     menu = ex.controls["remedy"]
-    labels = [label for label, _ in menu.options]
-    assert [v for _, v in menu.options] == list(widgets.remedies.REMEDIES)
+    labels = dict((v, label) for label, v in menu.options)
+    assert list(labels) == list(widgets.remedies.REMEDIES)
     width = int(menu.layout.width.removesuffix("px"))
     # 120 px of description, ~7.5 px per character of the label, ~30 px for the arrow.
-    assert 120 + 7.5 * max(map(len, labels)) + 30 <= width, (labels, width)
-    assert "PacGAN" in menu.tooltip and "pairs" in menu.tooltip
-    menu.value = "wgan-gp"
-    assert "gradient penalty" in menu.tooltip
+    assert 120 + 7.5 * max(map(len, labels.values())) + 30 <= width, (labels, width)
+    assert "PacGAN" in labels["pack2"] and "pairs" in labels["pack2"]
+    assert "gradient penalty" in labels["wgan-gp"]
 
 
 def test_the_stored_explorer_is_a_picture_and_a_sentence_where_widgets_cannot_show():
@@ -275,7 +299,9 @@ def test_the_stored_explorer_is_a_picture_and_a_sentence_where_widgets_cannot_sh
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     assert bundle["text/plain"] == "Mode-collapse explorer (ipywidgets): run this cell to use it."
     assert "VBox" not in bundle["text/plain"]
-    assert set(ex._repr_mimebundle_(include=["text/plain"])) == {"text/plain"}
+    from IPython.core.formatters import DisplayFormatter
+
+    assert set(DisplayFormatter().format(ex, include=["text/plain"])[0]) == {"text/plain"}
 
 
 def test_mode_field_legend_covers_no_mode():
@@ -284,11 +310,11 @@ def test_mode_field_legend_covers_no_mode():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ganlib import plot, toy
+    from ganlib import toy
 
     for target in (toy.ring(), toy.grid()):
         fig, ax = plt.subplots(figsize=(4.2, 4))
-        plot.mode_field(target, target.sample(200), target.sample(100), ax=ax)
+        widgets.mode_field(target, target.sample(200), target.sample(100), ax=ax)
         fig.canvas.draw()
         box = ax.get_legend().get_window_extent()
         pts = ax.transData.transform(target.means)

@@ -2,8 +2,9 @@
 
 1. ``discriminator_loss(real_logits, fake_logits)``: -mean log D(x) - mean log(1 - D(G(z))) from logits.
 2. ``density_by_change_of_variables(G, z)``: x = G(z) and p_g(x) = p_z(z) / |G'(z)| with autograd.
-3. ``one_iteration(trainer)``: one iteration of Algorithm 1 from the trainer's pieces
-   (``trainer.k`` calls of ``d_step``, then one ``g_step``).
+3. ``my_d_step(G, D, opt_d, real, z)``: Algorithm 1's discriminator step (detached fakes, BCE on
+   logits with labels 1 and 0, zero_grad / backward / step), compared with the reference on D's
+   and G's weights and G's gradients.
 
 Each check runs the learner's function on small inputs, compares with the reference, prints what
 is wrong in learner words and returns a bool; it never raises.
@@ -128,42 +129,80 @@ def check_change_of_variables(fn: Callable[[nn.Module, torch.Tensor], tuple]) ->
 
 
 # --------------------------------------------------------------------------- exercise 3
-def _recording_trainer(k: int):
-    from .. import models, toy, train
+def _pair_and_batch():
+    from .. import models
 
     torch.manual_seed(0)
     G, D = models.ToyGenerator(1, 1, 8), models.ToyDiscriminator(1, 8)
-    trainer = train.GANTrainer(G, D, toy.Sampler(toy.gaussian(1.0, 0.5), seed=1), batch_size=16, k=k, seed=0)
-    order: list[str] = []
-    trainer.opt_d.register_step_post_hook(lambda *a: order.append("D"))
-    trainer.opt_g.register_step_post_hook(lambda *a: order.append("G"))
-    return trainer, order
+    gen = torch.Generator().manual_seed(1)
+    batches = [(torch.randn(16, 1, generator=gen) * 0.5 + 1.0, torch.randn(16, 1, generator=gen)) for _ in range(2)]
+    return G, D, batches
 
 
-def check_one_iteration(fn: Callable[[object], None]) -> bool:
-    """Exercise 3: ``fn(trainer)`` runs one iteration of Algorithm 1: trainer.k D steps, then one G step."""
-    name = "one iteration of Algorithm 1"
-    k = 3
-    trainer, order = _recording_trainer(k)
-    for _ in range(2):
-        _, err = run_safely(name, fn, trainer)
-        if err:
-            return verdict(name, [err])
-    want = (["D"] * k + ["G"]) * 2
+def _reference_d_step(G, D, opt_d, real, z, real_label: float = 1.0, fake_label: float = 0.0, sign: float = 1.0,
+                      detach: bool = True, zero_grad: bool = True, squash: bool = False):
+    """The D step and its usual mistakes (labels, sign, no detach, no zero_grad, sigmoid before BCE)."""
+    fake = G(z).detach() if detach else G(z)
+    real_out, fake_out = D(real), D(fake)
+    if squash:
+        real_out, fake_out = torch.sigmoid(real_out), torch.sigmoid(fake_out)
+    loss = sign * (F.binary_cross_entropy_with_logits(real_out, torch.full_like(real_out, real_label))
+                   + F.binary_cross_entropy_with_logits(fake_out, torch.full_like(fake_out, fake_label)))
+    if zero_grad:
+        opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    return loss.detach()
+
+
+def _after_two_steps(step: Callable, **options) -> tuple[nn.Module, nn.Module, list]:
+    """(G, D, losses) after two calls of ``step`` on the same small pair and minibatches, SGD(lr=0.1)."""
+    G, D, batches = _pair_and_batch()
+    opt_d = torch.optim.SGD(D.parameters(), lr=0.1)
+    results = [step(G, D, opt_d, real, z, **options) for real, z in batches]
+    return G, D, results
+
+
+def _same(a: nn.Module, b: nn.Module) -> bool:
+    return all(torch.allclose(p, q, rtol=1e-5, atol=1e-7) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def check_d_step(fn: Callable) -> bool:
+    """Exercise 3: ``fn(G, D, opt_d, real, z)`` is Algorithm 1's D step and returns L_D."""
+    name = "the discriminator step"
+    G0, D0, _ = _pair_and_batch()
+    try:
+        G, D, got = _after_two_steps(fn)
+    except NotImplementedError:
+        return verdict(name, ["not written yet: replace `raise NotImplementedError` with your D step."])
+    except Exception as e:  # noqa: BLE001 - report any mistake in learner words
+        return verdict(name, [f"your function raised {type(e).__name__}: {e}"])
+    G_ref, D_ref, want = _after_two_steps(_reference_d_step)
     problems = []
-    if trainer.step != 0:
-        problems.append("you called trainer.train_step() (the library's answer); build the iteration from "
-                        "trainer.d_step() and trainer.g_step() instead.")
-    elif order == want:
-        pass
-    elif not order:
-        problems.append("nothing was trained: call trainer.d_step() and trainer.g_step().")
-    elif order.count("G") != 2:
-        problems.append(f"one G step per iteration, after the D steps; two iterations made {order.count('G')} G steps.")
-    elif order.count("D") != 2 * k:
-        problems.append(f"run trainer.k = {k} D steps per iteration (use trainer.k, not a fixed number); "
-                        f"two iterations made {order.count('D')}.")
-    else:
-        problems.append("update D first: Algorithm 1 runs the k D steps, then the G step "
-                        f"(the order was {' '.join(order[:k + 1])} ...).")
+    if not _same(G, G0):
+        problems.append("G's weights changed: the D step must only update D (step opt_d, not an optimizer of G).")
+    elif any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in G.parameters()):
+        problems.append("G got gradients: detach the fakes, fake = G(z).detach(), so the D step cannot train G "
+                        "(and autograd does no work for G).")
+    elif _same(D, D0):
+        problems.append("D did not change: after loss.backward() call opt_d.step().")
+    elif not _same(D, D_ref):
+        for options, message in (
+                (dict(sign=-1.0), "wrong sign: D *maximises* log D(x) + log(1 - D(G(z))), so the loss to minimise "
+                                  "is BCE(real, 1) + BCE(fake, 0), not its negative."),
+                (dict(real_label=0.0, fake_label=1.0), "labels swapped: real samples are labelled 1 and fakes 0."),
+                (dict(fake_label=1.0), "fakes must be labelled 0 in D's step (label 1 is G's wish, in the G step)."),
+                (dict(squash=True), "D returns logits: give them to binary_cross_entropy_with_logits directly, "
+                                    "without a sigmoid first."),
+                (dict(zero_grad=False), "the second step used the first step's gradients too: call opt_d.zero_grad() "
+                                        "before loss.backward() (PyTorch adds new gradients into .grad).")):
+            if _same(D, _after_two_steps(_reference_d_step, **options)[1]):
+                problems.append(message)
+                break
+        else:
+            problems.append("D's weights after two steps differ from Algorithm 1's D step. Use the BCE of the logits "
+                            "on real (label 1) and on G(z).detach() (label 0), summed, then zero_grad, backward, step.")
+    elif not (isinstance(got[0], torch.Tensor) and got[0].numel() == 1
+              and math.isclose(float(got[0]), float(want[0]), rel_tol=1e-5)):
+        problems.append(f"return the loss L_D (a scalar tensor); for the first step it is {float(want[0]):.4f}.")
     return verdict(name, problems)

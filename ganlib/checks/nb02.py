@@ -20,13 +20,13 @@ import numpy as np
 from scipy import integrate, special
 
 from . import run_safely, verdict
-from .. import toy
+from .. import theory, toy
 
 LOG2 = math.log(2.0)
 LOG4 = math.log(4.0)
 
 # The densities the checks use (the notebook's p_data and a shifted Gaussian as p_g).
-_P_DATA = toy.mixture_1d()            # modes at -2 and 2, sigma 0.5 (seed 000's toy picture)
+_P_DATA = toy.mixture_1d()            # modes at -2 and 2, sigma 0.5, as in the notebook
 _P_G = toy.gaussian(1.0, 1.0)
 
 
@@ -265,25 +265,21 @@ def _jsd_cases() -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
             ("P = N(0, 1), Q = N(12, 1) (almost disjoint)", x3, n01.pdf(x3), toy.gaussian(12.0, 1.0).pdf(x3))]
 
 
-def _kl(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(p > 0, special.xlogy(p, p) - special.xlogy(p, q), 0.0)
-    return float(integrate.trapezoid(y, x))
-
-
 def _jsd_variants(x: np.ndarray, p: np.ndarray, q: np.ndarray) -> dict[str, float]:
+    """The reference JSD and the usual wrong variants, from ``theory.grid_kl`` (each argument normalised)."""
     m = (p + q) / 2
-    kpm, kqm = _kl(x, p, m), _kl(x, q, m)
+    kpm, kqm, kpq = theory.grid_kl(p, m, x), theory.grid_kl(q, m, x), theory.grid_kl(p, q, x)
+    right = 0.5 * kpm + 0.5 * kqm
     return {
-        "right": 0.5 * kpm + 0.5 * kqm,
-        "kl_pq": _kl(x, p, q),
-        "sym_kl": 0.5 * (_kl(x, p, q) + _kl(x, q, p)),
-        "m_sum": 0.5 * _kl(x, p, p + q) + 0.5 * _kl(x, q, p + q),
+        "right": right,
+        "kl_pq": kpq,
+        "sym_kl": 0.5 * (kpq + theory.grid_kl(q, p, x)),
+        "m_sum": right - LOG2,        # KL against M = P + Q written by hand, without normalising M
         "no_half": kpm + kqm,
         "one_kl": kpm,
         "half_one_kl": 0.5 * kpm,
-        "reversed": 0.5 * _kl(x, m, p) + 0.5 * _kl(x, m, q),
-        "bits": (0.5 * kpm + 0.5 * kqm) / LOG2,
+        "reversed": 0.5 * theory.grid_kl(m, p, x) + 0.5 * theory.grid_kl(m, q, x),
+        "bits": right / LOG2,
     }
 
 
@@ -307,7 +303,7 @@ def check_jsd(jsd_from_kl: Callable[[np.ndarray, np.ndarray, np.ndarray], float]
     problems: list[str] = []
     diagnoses = (
         ("m_sum", "off by log 2 (you get JSD - log 2, negative for P = Q): the midpoint is M = (P + Q)/2, "
-                  "not P + Q, which does not integrate to 1."),
+                  "not P + Q, which does not integrate to 1 (theory.grid_kl would normalise it for you)."),
         ("kl_pq", "that is KL(P || Q), not JSD. JSD compares each distribution with the midpoint M = (P + Q)/2: "
                   "JSD = KL(P || M)/2 + KL(Q || M)/2. (KL(P || Q) is not symmetric and is unbounded: "
                   f"{refs[2]['kl_pq']:.1f} for the almost disjoint pair, where JSD is close to log 2.)"),

@@ -18,11 +18,11 @@ __all__ = ["check_count_modes", "check_pack", "check_kl_from_uniform", "PRESET_H
 #: What ``checks.expect`` says in notebook 04 when a preset's number falls outside its range. The
 #: runs are chaotic (a collapsing generator hops between modes), so floating-point rounding steers
 #: them: the CPU's vector kernels, the number of threads and the seed can each change an outcome,
-#: even with every setting as shipped. The ranges hold for seeds 0-9 with 1 and 2 threads.
+#: even with every setting as shipped (docs/mode-collapse-presets.md has the runs that were checked).
 PRESET_HINT = ("These runs are chaotic: the CPU (its vector kernels round differently), the number of "
                "torch threads and the seed can each change where a run ends, even with every setting as "
-               "shipped. The stated ranges were checked on seeds 0-9 with 1 and 2 threads; look at the "
-               "table above to see which seed differs.")
+               "shipped. The stated ranges were checked on one CPU with one torch thread (seeds 0-9 for "
+               "the ring remedy); look at the table above to see which seed differs.")
 
 
 def _ring_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, float]]:

@@ -122,8 +122,8 @@ def check_discriminator_loss_step(fn: Callable[[nn.Module, nn.Module, torch.Tens
                                          "BCE(D(G(z)), 0) = -log(1 - D(G(z)))."),
             (F.softplus(a_fake).mean(), "only the fake term is there: add the real term, "
                                         "BCE(D(x), 1) = -log D(x)."),
-            (want / 2, "the two terms are averaged (divided by 2); seed 002 adds them: "
-                       "loss_d = loss_d_real + loss_d_fake."),
+            (want / 2, "the two terms are averaged (divided by 2); L_D adds them: "
+                       "-log D(x) - log(1 - D(G(z))) = loss_real + loss_fake."),
         ]
         for cand, msg in candidates:
             if _same(value, cand.detach().reshape(())):
@@ -139,7 +139,7 @@ def check_discriminator_loss_step(fn: Callable[[nn.Module, nn.Module, torch.Tens
     if err:
         return verdict(name, [f"loss.backward() failed: {err}"])
     if any(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in G.parameters()):
-        problems.append("gradients reach G: detach the fakes (G(z).detach(), seed 002) so the "
+        problems.append("gradients reach G: detach the fakes (G(z).detach(), as train.d_step does) so the "
                         "discriminator's step neither computes nor applies gradients for G.")
     if not any(p.grad is not None for p in D.parameters()):
         problems.append("no gradient reaches D's parameters: compute the loss from D's outputs.")
@@ -165,7 +165,7 @@ def check_equilibrium_losses(fn: Callable[[], tuple[float, float]]) -> bool:
     if not close(l_d, ref_d):
         if close(l_d, 0.0):
             problems.append("L_D = 0 would need D(x) = 1 and D(G(z)) = 0, a perfect discriminator. "
-                            "GAN losses do not go to 0 (seed 003): at D = 1/2 each term is -log(1/2).")
+                            "GAN losses do not go to 0 (section 4): at D = 1/2 each term is -log(1/2).")
         elif close(l_d, math.log(2)):
             problems.append("L_D has two terms, -log D(x) and -log(1 - D(G(z))), and each is log 2 "
                             "at D = 1/2.")

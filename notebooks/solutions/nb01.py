@@ -20,8 +20,14 @@ def density_by_change_of_variables(G: torch.nn.Module, z: torch.Tensor) -> tuple
     return x.detach(), p_z / dx_dz.abs()
 
 
-def one_iteration(trainer) -> None:
-    # Algorithm 1: k discriminator steps on fresh minibatches, then one generator step.
-    for _ in range(trainer.k):
-        trainer.d_step()
-    trainer.g_step()
+def my_d_step(G, D, opt_d, real, z):
+    # Algorithm 1's D step: detach the fakes (this step must not train G), BCE from logits with
+    # label 1 for real and 0 for fake samples, then zero_grad / backward / step.
+    fake = G(z).detach()
+    real_logits, fake_logits = D(real), D(fake)
+    loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+            + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    opt_d.zero_grad()
+    loss.backward()
+    opt_d.step()
+    return loss.detach()

@@ -35,4 +35,4 @@ def value_on_grid(x: np.ndarray, p_data_x: np.ndarray, p_g_x: np.ndarray, d_x: n
 def jsd_from_kl(x: np.ndarray, p_x: np.ndarray, q_x: np.ndarray) -> float:
     """Exercise 4: JSD(P || Q) = KL(P || M)/2 + KL(Q || M)/2 with the midpoint M = (P + Q)/2."""
     m_x = (p_x + q_x) / 2
-    return 0.5 * theory.kl_on_grid(x, p_x, m_x) + 0.5 * theory.kl_on_grid(x, q_x, m_x)
+    return 0.5 * theory.grid_kl(p_x, m_x, x) + 0.5 * theory.grid_kl(q_x, m_x, x)

@@ -14,7 +14,7 @@ from torch import nn
 def prepare_batch(images: torch.Tensor) -> torch.Tensor:
     """uint8 images (m, 1, 28, 28) in 0..255 -> float32 vectors (m, 784) in [-1, 1].
 
-    x = u / 127.5 - 1 maps 0 -> -1 and 255 -> +1, the range of G's tanh output (seed 002); each
+    x = u / 127.5 - 1 maps 0 -> -1 and 255 -> +1, the range of G's tanh output; each
     image becomes one row of 784 pixels (row after row), as the MLP discriminator sees it.
     """
     x = images.to(torch.float32) / 127.5 - 1
@@ -22,7 +22,7 @@ def prepare_batch(images: torch.Tensor) -> torch.Tensor:
 
 
 def discriminator_loss_step(D: nn.Module, G: nn.Module, real: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """Seed 002's discriminator loss on one minibatch, from logits, with G held fixed.
+    """The discriminator's loss on one minibatch, from logits, with G held fixed (Goodfellow et al. 2014).
 
     L_D = BCE(D(x), 1) + BCE(D(G(z)).detach()..., 0) = mean softplus(-a_real) + mean softplus(a_fake),
     i.e. -(1/m) sum [log D(x) + log(1 - D(G(z)))]. ``.detach()`` stops the gradient at G's output

@@ -460,8 +460,7 @@ def test_explorer_train_stop_refuse(page):
         explorer.get_by_role("button", name="Train").click()
         page.wait_for_function("([el, old]) => el.getAttribute('src') !== old && el.naturalWidth > 0",
                                arg=[image.element_handle(), before], timeout=120_000)
-        page.wait_for_function("el => /Training/.test(el.innerText) && /modes/.test(el.innerText)",
-                               arg=status_el, timeout=60_000)
+        page.wait_for_function("el => /Training \\d+ steps/.test(el.innerText)", arg=status_el, timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "nb04_explorer_training.png"))
 
         stop_button = explorer.get_by_role("button", name="Stop").element_handle()
@@ -471,6 +470,12 @@ def test_explorer_train_stop_refuse(page):
         assert seconds < 1.0, f"Stop took {seconds:.2f} s to take effect (status {text!r}); it must be < 1 s"
         print(f"Stop took effect {seconds:.2f} s after the click")
         (ARTIFACTS / "nb04_explorer_stop_seconds.txt").write_text(f"{seconds:.3f}\n")
+        # The thread draws its last picture after the message: wait until the picture stays still.
+        src, still_since = image.get_attribute("src"), time.monotonic()
+        while time.monotonic() - still_since < 1.5:
+            page.wait_for_timeout(250)
+            if image.get_attribute("src") != src:
+                src, still_since = image.get_attribute("src"), time.monotonic()
 
         # An invalid setting is refused in the widget, and nothing trains.
         _set_control(explorer, "lr of D", "5")

@@ -1,12 +1,12 @@
-"""A latent space with a discrete part: k-means clusters, the cluster-code generator, the projection
-discriminator, and conditional training through the one GANTrainer and Experiment."""
+"""ganlib.conditional: k-means clusters, the cluster-code generator, the projection discriminator,
+the conditional steps and trainer, and a cluster run through ganlib.run."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from ganlib import clusters, data, experiment, models
-from ganlib.train import GANTrainer
+from ganlib import conditional, data, models, run, train
+from ganlib.conditional import ConditionalTrainer
 
 
 # ------------------------------------------------------------------ k-means and purity
@@ -22,19 +22,19 @@ def test_kmeans_recovers_separated_blobs_and_is_deterministic():
     # greedy seeding: every seed finds the four groups (plain k-means++ put two centres in one
     # group for seed 0 of these very points)
     for seed in range(5):
-        assert clusters.purity(clusters.kmeans(x, 4, seed=seed)[0], truth) == 1.0, seed
-    labels, centroids = clusters.kmeans(x, 4, seed=3)
+        assert conditional.purity(conditional.kmeans(x, 4, seed=seed)[0], truth) == 1.0, seed
+    labels, centroids = conditional.kmeans(x, 4, seed=3)
     assert centroids.shape == (4, 2)
     # every centroid sits on one blob centre (within the noise of 200 points)
     centres = torch.tensor([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]], dtype=torch.float64)
     assert torch.cdist(centroids, centres).min(1).values.max() < 0.3
-    again, _ = clusters.kmeans(x, 4, seed=3)
+    again, _ = conditional.kmeans(x, 4, seed=3)
     assert torch.equal(labels, again)
 
 
 def test_kmeans_lowers_its_objective_over_random_assignment():
     x, _ = _blobs()
-    labels, centroids = clusters.kmeans(x, 4, seed=0)
+    labels, centroids = conditional.kmeans(x, 4, seed=0)
     inertia = ((x.double() - centroids[labels]) ** 2).sum()
     rand = torch.randint(0, 4, (x.shape[0],), generator=torch.Generator().manual_seed(0))
     rand_c = torch.stack([x[rand == j].double().mean(0) for j in range(4)])
@@ -44,30 +44,30 @@ def test_kmeans_lowers_its_objective_over_random_assignment():
 def test_purity_by_hand():
     labels = torch.tensor([0, 0, 1, 1])
     classes = torch.tensor([0, 1, 1, 1])
-    assert clusters.purity(labels, classes) == pytest.approx(0.75)  # cluster 0: 1 of 2, cluster 1: 2 of 2
+    assert conditional.purity(labels, classes) == pytest.approx(0.75)  # cluster 0: 1 of 2, cluster 1: 2 of 2
 
 
 def test_pixel_clusters_of_mnist_are_far_purer_than_chance():
     images, digits = data.load_mnist("train")
-    labels = clusters.image_clusters(images[:3000], 20, iters=10)
+    labels = conditional.image_clusters(images[:3000], 20, iters=10)
     assert labels.shape == (3000,) and int(labels.max()) < 20
     shuffled = labels[torch.randperm(3000, generator=torch.Generator().manual_seed(0))]
-    assert clusters.purity(labels, digits[:3000]) > 0.6
-    assert clusters.purity(shuffled, digits[:3000]) < 0.3
+    assert conditional.purity(labels, digits[:3000]) > 0.6
+    assert conditional.purity(shuffled, digits[:3000]) < 0.3
 
 
 def test_clustering_bad_inputs_are_named():
     x, _ = _blobs()
     with pytest.raises(ValueError, match="k must be"):
-        clusters.kmeans(x, 0)
+        conditional.kmeans(x, 0)
     with pytest.raises(ValueError, match="exceeds"):
-        clusters.kmeans(x[:3], 4)
+        conditional.kmeans(x[:3], 4)
     with pytest.raises(ValueError, match="shape"):
-        clusters.kmeans(torch.zeros(5), 2)
+        conditional.kmeans(torch.zeros(5), 2)
     with pytest.raises(ValueError, match="uint8"):
-        clusters.image_clusters(torch.zeros(4, 1, 28, 28), 2)
+        conditional.image_clusters(torch.zeros(4, 1, 28, 28), 2)
     with pytest.raises(ValueError, match="same N"):
-        clusters.purity(torch.zeros(3, dtype=torch.long), torch.zeros(4, dtype=torch.long))
+        conditional.purity(torch.zeros(3, dtype=torch.long), torch.zeros(4, dtype=torch.long))
 
 
 # ------------------------------------------------------------------ the two models
@@ -108,11 +108,11 @@ def test_bad_cluster_settings_are_named():
     with pytest.raises(ValueError, match="clusters"):
         models.mnist_pair("mlp", clusters=4)
     with pytest.raises(ValueError, match="n_codes"):
-        models.ClusterCodeGenerator(models.DCGANGenerator(z_dim=4, ngf=4), 4)
+        conditional.ClusterCodeGenerator(models.DCGANGenerator(z_dim=4, ngf=4), 4)
     with pytest.raises(ValueError, match="clusters must be"):
-        experiment.RunConfig(model="dcgan", clusters=1)
+        run.RunConfig(model="dcgan", clusters=1)
     with pytest.raises(ValueError, match="dcgan"):
-        experiment.RunConfig(model="mlp", clusters=10)
+        run.RunConfig(model="mlp", clusters=10)
 
 
 def test_projection_discriminator_uses_the_label():
@@ -150,10 +150,10 @@ def test_conditional_trainer_tells_d_the_real_labels_and_the_codes_of_the_noise(
     labels = torch.arange(64) % 3
     batches = data.DeviceBatches(images[:64], labels=labels, seed=0, call_labeled=True)
     rec = _Recorder(D)
-    tr = GANTrainer(G, rec, batches, batch_size=16, seed=5, conditional=True)
+    tr = ConditionalTrainer(G, rec, batches, batch_size=16, seed=5)
     data_state = batches.state_dict()
     noise_state = tr.noise_gen.get_state()
-    tr.d_step()
+    tr.d_update()
     real_y, fake_y = rec.seen
     # the real labels are those of the images served
     probe = data.DeviceBatches(images[:64], labels=labels, seed=0)
@@ -162,37 +162,44 @@ def test_conditional_trainer_tells_d_the_real_labels_and_the_codes_of_the_noise(
     # the fake labels are the codes of the noise the trainer drew
     tr.noise_gen.set_state(noise_state)
     assert torch.equal(fake_y, G.code(tr.sample_noise(16)))
-    tr.g_step()
+    tr.g_update()
     assert len(rec.seen) == 3
 
 
 def test_conditional_trainer_refuses_what_it_cannot_do():
     G, D = models.mnist_pair("dcgan", z_dim=8, width=4)
     with pytest.raises(ValueError, match="code"):
-        GANTrainer(G, D, lambda m: torch.zeros(m, 1, 28, 28), conditional=True)
+        ConditionalTrainer(G, D, lambda m: torch.zeros(m, 1, 28, 28))
     Gc, Dc = models.mnist_pair("dcgan", z_dim=8, width=4, clusters=3)
     with pytest.raises(ValueError, match="d_penalty"):
-        GANTrainer(Gc, Dc, lambda m: torch.zeros(m, 1, 28, 28), conditional=True,
-                   d_penalty=lambda D, r, f: torch.zeros(()))
+        ConditionalTrainer(Gc, Dc, lambda m: torch.zeros(m, 1, 28, 28), d_penalty=lambda D, r, f: torch.zeros(()))
     with pytest.raises(ValueError, match="call_labeled"):
         data.DeviceBatches(torch.zeros(4, 1, 28, 28, dtype=torch.uint8), call_labeled=True)
 
 
-def test_cluster_run_resumes_exactly_and_keeps_its_clusters(tmp_path, one_thread):
-    kw = dict(model="dcgan", subset=256, batch_size=32, width=4, clusters=4, ema_decay=0.9, log_every=4)
-    full = experiment.Experiment(experiment.RunConfig(epochs=2, **kw), out=tmp_path / "full", verbose=False)
-    full.train(progress=False)
-    part = experiment.Experiment(experiment.RunConfig(epochs=1, **kw), out=tmp_path / "part", verbose=False)
-    part.train(progress=False)
-    saved = torch.load(tmp_path / "part" / experiment.CLUSTERS_FILE, weights_only=True)
-    assert torch.equal(saved["labels"], part.cluster_labels)
-    assert torch.equal(part.G.counts, torch.bincount(part.cluster_labels, minlength=4))
-    assert part.G.z_dim == part.fixed_z.shape[1] == 1 + part.cfg.z_dim
-    resumed = experiment.Experiment(experiment.RunConfig(epochs=2, **kw), out=tmp_path / "part", resume=True,
-                                    verbose=False)
-    resumed.train(progress=False)
-    for k, v in full.G.state_dict().items():
-        assert torch.equal(v, resumed.G.state_dict()[k]), k
-    with pytest.raises(ValueError, match="clusters"):
-        experiment.Experiment(experiment.RunConfig(epochs=3, **{**kw, "clusters": 5}), out=tmp_path / "part",
-                              resume=True, verbose=False)
+def test_conditional_steps_are_the_plain_steps_when_d_ignores_the_label():
+    """With a D that ignores y, conditional_d_step / conditional_g_step are train.d_step / g_step."""
+    class IgnoresLabel(torch.nn.Module):
+        def __init__(self, D):
+            super().__init__()
+            self.D = D
+
+        def forward(self, x, y=None):
+            return self.D(x)
+
+    def pair():
+        torch.manual_seed(0)
+        G, D = models.mnist_pair("dcgan", z_dim=8, width=4, clusters=3)
+        D = IgnoresLabel(D.D)
+        return G, D, torch.optim.Adam(D.parameters(), 1e-3), torch.optim.Adam(G.parameters(), 1e-3)
+    real, y = torch.rand(8, 1, 28, 28) * 2 - 1, torch.zeros(8, dtype=torch.long)
+    z = torch.randn(8, 9, generator=torch.Generator().manual_seed(1))
+    G1, D1, od1, og1 = pair()
+    G2, D2, od2, og2 = pair()
+    a = conditional.conditional_d_step(G1, D1, od1, real, y, z)
+    b = train.d_step(G2, D2, od2, real, z)
+    c = conditional.conditional_g_step(G1, D1, og1, z)
+    d = train.g_step(G2, D2, og2, z)
+    assert torch.equal(a[0], b[0]) and torch.equal(c[0], d[0])
+    for p, q in zip(list(G1.parameters()) + list(D1.parameters()), list(G2.parameters()) + list(D2.parameters())):
+        assert torch.equal(p, q)
