@@ -7,8 +7,8 @@
 ``d_step`` and ``g_step`` are the lines notebook 01 writes in its cells (its checked cell and
 tests/test_train.py show both versions leave identical weights). ``GANTrainer`` is a thin loop
 around them: k, noise, History, callback, stop and ``state_dict``. What is only for speed stays
-outside the steps (bfloat16 autocast around G's and D's forward passes; an average of G's weights). The cluster-conditional
-GAN of notebook 06 has its own steps in ``ganlib.conditional``; this loop does not know it.
+outside the steps (bfloat16 autocast around G's and D's forward passes; an average of G's weights).
+The cluster-conditional GAN of notebook 06 has its own steps in ``ganlib.conditional``.
 """
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ from . import config
 from . import losses as L
 
 Tensor = torch.Tensor
+Optimizer = torch.optim.Optimizer
+Module = nn.Module  # G and D: modules, or modules wrapped by InBF16
 
 
-def d_step(G, D, opt_d, real, z, d_loss=L.discriminator_loss, penalty=None):
+def d_step(G: Module, D: Module, opt_d: Optimizer, real: Tensor, z: Tensor,
+           d_loss: Callable[[Tensor, Tensor], Tensor] = L.discriminator_loss,
+           penalty: Callable[[Module, Tensor, Tensor], Tensor] | None = None) -> tuple[Tensor, Tensor]:
     """One discriminator update: real (m, ...) data, z (m, z_dim) noise -> (L_D, D's logits on real)."""
     fake = G(z).detach()                        # D's step must not train G
     real_logits, fake_logits = D(real), D(fake)
@@ -40,7 +44,8 @@ def d_step(G, D, opt_d, real, z, d_loss=L.discriminator_loss, penalty=None):
     return loss.detach(), real_logits.detach()
 
 
-def g_step(G, D, opt_g, z, g_loss=L.generator_loss_nonsaturating):
+def g_step(G: Module, D: Module, opt_g: Optimizer, z: Tensor,
+           g_loss: Callable[[Tensor], Tensor] = L.generator_loss_nonsaturating) -> tuple[Tensor, Tensor]:
     """One generator update: z (m, z_dim) noise -> (L_G, D's logits on G(z) before the update)."""
     fake_logits = D(G(z))
     loss = g_loss(fake_logits)                  # non-saturating: -log D(G(z))

