@@ -10,6 +10,8 @@
   ``display_path`` prints them relative to the repository (no machine's absolute path in a notebook).
 * ``check_int``, ``check_number``, ``check_choice``, ``check_bool``: the library's one way of
   checking arguments; each error names the parameter and what is allowed.
+* ``set_language(lang)`` / ``language()``: the language of ``ganlib.checks``' messages, "en" or
+  "ko" (the Korean notebooks call ``set_language("ko")`` in their first cell).
 """
 from __future__ import annotations
 
@@ -174,6 +176,21 @@ def check_bool(name: str, value: object) -> bool:
 def quick_mode() -> bool:
     """True when ``GANLIB_QUICK=1`` (set by ``make test``): notebooks shrink their training."""
     return os.environ.get("GANLIB_QUICK", "0").strip().lower() in ("1", "true", "yes", "on")
+
+
+LANGUAGES: tuple[str, ...] = ("en", "ko")
+_language = "en"
+
+
+def set_language(lang: str) -> None:
+    """Make ``ganlib.checks`` print its messages in ``lang`` ("en" or "ko") from now on."""
+    global _language
+    _language = check_choice("lang", lang, LANGUAGES)
+
+
+def language() -> str:
+    """The language of ``ganlib.checks``' messages: "en" (the default) or "ko"."""
+    return _language
 
 
 def pick(full, quick):

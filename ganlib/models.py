@@ -217,7 +217,7 @@ class DCGANDiscriminator(nn.Module):
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN init (Radford et al. 2016): conv weights ~ N(0, 0.02); BN gamma ~ N(1, 0.02), beta = 0."""
+    """DCGAN init (Radford et al. 2016): conv weights ~ N(0, 0.02^2); BN gamma ~ N(1, 0.02^2), beta = 0 (standard deviation 0.02)."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, 0.02)

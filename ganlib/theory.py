@@ -307,7 +307,9 @@ def function_space_descent(p_data: Any, p_g0: Any, *, steps: int = 40, step_size
 
     Args:
         p_data, p_g0: the data density and the starting p_g (1-D mixtures, or callables with x).
-        steps, step_size: number of steps and eta in (0, 2] (0 < eta <= 1 is the safe range).
+        steps, step_size: number of steps and eta in (0, 8]. Small steps converge; a large eta
+            overshoots (p_g^new is proportional to p_g^(1 - eta) (p_data + p_g)^eta, which for
+            eta > 1 moves mass away from where p_g already is), and far enough it oscillates.
         discriminator: 'optimal' (D = D* of the current p_g, as Prop. 2 assumes) or 'frozen'
             (D = D* of p_g0 for ever: U is then linear in p_g, which piles up where D is largest).
         loss: 'minimax' (the gradient above) or 'non-saturating' (G minimises -E_{p_g} log D,
@@ -317,7 +319,7 @@ def function_space_descent(p_data: Any, p_g0: Any, *, steps: int = 40, step_size
     config.check_choice("discriminator", discriminator, ("optimal", "frozen"))
     config.check_choice("loss", loss, ("minimax", "non-saturating"))
     config.check_int("steps", steps, low=0)
-    config.check_number("step_size", step_size, 0, 2, open_low=True)
+    config.check_number("step_size", step_size, 0, 8, open_low=True)
     if x is None and not (isinstance(p_data, toy.GaussianMixture) and isinstance(p_g0, toy.GaussianMixture)):
         raise ValueError("x (the grid) is needed unless p_data and p_g0 are toy.GaussianMixture objects.")
     x = midpoint(p_data, p_g0).grid(2001, pad=8.0) if x is None else np.asarray(x, dtype=np.float64)

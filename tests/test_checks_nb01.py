@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from ganlib.checks import load_solutions, nb01
+from test_checks_messages import CORRECT, NOT_WRITTEN, NOT_YET, cases, lang, phrase  # noqa: F401 (lang: a fixture)
 
 sol = load_solutions(1)
 
@@ -14,33 +15,36 @@ def _not_written(*args):
     raise NotImplementedError
 
 
-def test_solutions_pass(capsys):
+def test_solutions_pass(lang, capsys):
     assert nb01.check_discriminator_loss(sol.discriminator_loss)
     assert nb01.check_change_of_variables(sol.density_by_change_of_variables)
     assert nb01.check_d_step(sol.my_d_step)
     out = capsys.readouterr().out
-    assert out.count("correct") == 3 and "not yet" not in out
+    assert out.count(CORRECT[lang]) == 3 and NOT_YET[lang] not in out
+    phrase(out, lang, "correct", "정답입니다")
 
 
 @pytest.mark.parametrize("check", [nb01.check_discriminator_loss, nb01.check_change_of_variables,
                                    nb01.check_d_step])
-def test_placeholders_run_and_fail(check, capsys):
+def test_placeholders_run_and_fail(check, lang, capsys):
     assert not check(_not_written)
-    assert "not written yet" in capsys.readouterr().out
+    phrase(capsys.readouterr().out, lang, NOT_WRITTEN["en"], NOT_WRITTEN["ko"])
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (lambda r, f: -sol.discriminator_loss(r, f), "wrong sign"),
-    (lambda r, f: sol.discriminator_loss(torch.sigmoid(r), torch.sigmoid(f)), "sigmoid twice"),
-    (lambda r, f: F.softplus(-r).mean() + F.softplus(-f).mean(), "labelled 0"),
-    (lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(), "not the sum"),
-    (lambda r, f: -(torch.log(torch.sigmoid(r)).mean() + torch.log(torch.sigmoid(f)).mean()), "labelled 0"),
-    (lambda r, f: -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean()), "overflows"),
-    (lambda r, f: torch.zeros(3), "one number"),
-])
-def test_discriminator_loss_mistakes(wrong, message, capsys):
+@pytest.mark.parametrize("wrong, message, message_ko", cases([
+    (lambda r, f: -sol.discriminator_loss(r, f), "wrong sign", "부호가 반대입니다"),
+    (lambda r, f: sol.discriminator_loss(torch.sigmoid(r), torch.sigmoid(f)), "sigmoid twice", "시그모이드를 두 번"),
+    (lambda r, f: F.softplus(-r).mean() + F.softplus(-f).mean(), "labelled 0", "레이블은 0이어야"),
+    (lambda r, f: F.softplus(-r).sum() + F.softplus(f).sum(), "not the sum", "합이 아니라"),
+    (lambda r, f: -(torch.log(torch.sigmoid(r)).mean() + torch.log(torch.sigmoid(f)).mean()), "labelled 0",
+     "레이블은 0이어야"),
+    (lambda r, f: -(torch.log(torch.sigmoid(r)).mean() + torch.log(1 - torch.sigmoid(f)).mean()), "overflows",
+     "오버플로"),
+    (lambda r, f: torch.zeros(3), "one number", "숫자 하나"),
+]))
+def test_discriminator_loss_mistakes(wrong, message, message_ko, lang, capsys):
     assert not nb01.check_discriminator_loss(wrong)
-    assert message in capsys.readouterr().out
+    phrase(capsys.readouterr().out, lang, message, message_ko)
 
 
 def _phi(z):
@@ -77,18 +81,18 @@ def _z_not_x(G, z):
     return z, sol.density_by_change_of_variables(G, z)[1]
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (_no_jacobian, "missing the 1/|G'(z)| factor"),
-    (_times_jacobian, "divide instead"),
-    (_no_abs, "use |G'(z)|"),
-    (_pz_at_x, "evaluate p_z at the noise z"),
-    (_z_not_x, "x should be G(z)"),
-    (lambda G, z: G(z).detach(), "return a pair"),
-    (lambda G, z: (G(z).detach(), torch.ones(3)), "one x and one density value per z"),
-])
-def test_change_of_variables_mistakes(wrong, message, capsys):
+@pytest.mark.parametrize("wrong, message, message_ko", cases([
+    (_no_jacobian, "missing the 1/|G'(z)| factor", "1/|G'(z)| 인자가 빠졌습니다"),
+    (_times_jacobian, "divide instead", "나누어야 합니다"),
+    (_no_abs, "use |G'(z)|", "|G'(z)|를 써야 합니다"),
+    (_pz_at_x, "evaluate p_z at the noise z", "노이즈 z에서 계산해야"),
+    (_z_not_x, "x should be G(z)", "x는 G(z)"),
+    (lambda G, z: G(z).detach(), "return a pair", "쌍을 반환해야"),
+    (lambda G, z: (G(z).detach(), torch.ones(3)), "one x and one density value per z", "z마다 x 하나와 밀도 값 하나"),
+]))
+def test_change_of_variables_mistakes(wrong, message, message_ko, lang, capsys):
     assert not nb01.check_change_of_variables(wrong)
-    assert message in capsys.readouterr().out
+    phrase(capsys.readouterr().out, lang, message, message_ko)
 
 
 def _d_step_with(real_label=1.0, fake_label=0.0, sign=1.0, detach=True, zero_grad=True, squash=False, step=True,
@@ -112,22 +116,23 @@ def _d_step_with(real_label=1.0, fake_label=0.0, sign=1.0, detach=True, zero_gra
     return fn
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (_d_step_with(sign=-1.0), "wrong sign"),
-    (_d_step_with(real_label=0.0, fake_label=1.0), "labels swapped"),
-    (_d_step_with(fake_label=1.0), "fakes must be labelled 0"),
-    (_d_step_with(squash=True), "without a sigmoid first"),
-    (_d_step_with(zero_grad=False), "call opt_d.zero_grad()"),
-    (_d_step_with(detach=False), "detach the fakes"),
-    (_d_step_with(detach=False, opt_of_g=True), "G's weights changed"),
-    (_d_step_with(step=False), "call opt_d.step()"),
-    (_d_step_with(ret=None), "return the loss"),
-])
-def test_d_step_mistakes(wrong, message, capsys):
+@pytest.mark.parametrize("wrong, message, message_ko", cases([
+    (_d_step_with(sign=-1.0), "wrong sign", "부호가 반대입니다"),
+    (_d_step_with(real_label=0.0, fake_label=1.0), "labels swapped", "레이블이 뒤바뀌었습니다"),
+    (_d_step_with(fake_label=1.0), "fakes must be labelled 0", "가짜 샘플의 레이블이 0이어야"),
+    (_d_step_with(squash=True), "without a sigmoid first", "시그모이드를 먼저 적용하지 말고"),
+    (_d_step_with(zero_grad=False), "call opt_d.zero_grad()", "opt_d.zero_grad()를 호출하십시오"),
+    (_d_step_with(detach=False), "detach the fakes", "판별자 단계에서 .detach()가 빠졌습니다"),
+    (_d_step_with(detach=False, opt_of_g=True), "G's weights changed", "G의 가중치가 바뀌었습니다"),
+    (_d_step_with(step=False), "call opt_d.step()", "opt_d.step()을 호출하십시오"),
+    (_d_step_with(ret=None), "return the loss", "손실 L_D(스칼라 텐서)를 반환해야"),
+]))
+def test_d_step_mistakes(wrong, message, message_ko, lang, capsys):
     assert not nb01.check_d_step(wrong)
-    assert message in capsys.readouterr().out
+    phrase(capsys.readouterr().out, lang, message, message_ko)
 
 
-def test_d_step_check_accepts_the_library_step(capsys):
+def test_d_step_check_accepts_the_library_step(lang, capsys):
     from ganlib import train
     assert nb01.check_d_step(lambda G, D, opt, real, z: train.d_step(G, D, opt, real, z)[0])
+    phrase(capsys.readouterr().out, lang, "correct", "정답입니다")

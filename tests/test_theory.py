@@ -215,7 +215,9 @@ def test_function_space_descent_reaches_small_jsd_monotonically():
     # A discriminator that is never re-optimised breaks the argument: JSD turns back up.
     stale = theory.function_space_descent(P_DATA, toy.gaussian(0, 1), steps=30, step_size=0.5, discriminator="frozen")
     assert not stale.monotone and stale.jsd[-1] > stale.jsd.min() + 0.1
-
+    # Prop. 2 needs small enough steps: at eta = 4 the same descent overshoots and never settles.
+    big = theory.function_space_descent(P_DATA, toy.gaussian(0, 1), steps=60, step_size=4.0)
+    assert not big.monotone and big.steps_to(1e-4) is None and big.jsd[-20:].min() > 0.1
 
 
 
@@ -231,7 +233,7 @@ def test_nonsaturating_objective_identity():
 
 @pytest.mark.parametrize("kwargs,match", [
     (dict(discriminator="best"), "discriminator='best' is not known"), (dict(loss="wgan"), "loss='wgan' is not known"),
-    (dict(steps=-1), "steps must be an int >= 0"), (dict(step_size=0), "step_size must be"),
+    (dict(steps=-1), "steps must be an int >= 0"), (dict(step_size=0), "step_size must be"), (dict(step_size=9), r"in \(0, 8\]"),
     (dict(step_size=True), "step_size must be"), (dict(x=np.array([0.0, 2.0, 1.0])), "x must be an increasing"),
 ])
 def test_function_space_descent_rejects_bad_settings(kwargs, match):

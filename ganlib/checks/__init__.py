@@ -8,25 +8,76 @@ still runs from top to bottom. Reference solutions live in ``notebooks/solutions
 learner's way); the tests run every check against them and against typical wrong answers.
 
 ``expect`` states what a training cell should show and checks it.
+
+Every message a learner reads is said through ``t(template, **fields)``, gettext style: the
+English template is written where the check is and is the key; when ``config.language()`` is
+"ko" it is looked up in the Korean table ``messages_ko.json`` (loaded once, on first use) and
+formatted with the same named fields. ``N_(template)`` marks a template that is stored first and
+said later (``DEFAULT_HINT``, case labels). ``expect`` also puts the caller's ``name`` and
+``hint`` through the table when it has them (the Korean notebooks' code is the English code).
+``tests/test_checks_messages.py`` checks that every template, and every ``checks.expect`` name
+and hint written in the English notebooks, has a Korean entry with the same fields.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
+import json
 import math
+from pathlib import Path
 from types import ModuleType
 from typing import Callable, Iterable
 
+from .. import config
 from ..config import REPO_DIR
 
 PASS = "\u2705"   # green tick
 FAIL = "\u274c"   # red cross
 WARN = "\u26a0\ufe0f"   # warning sign
 
+#: The Korean table: {section: {English template: Korean template}}. A section is the file whose
+#: messages it holds ("ganlib/checks/nb01.py", "notebooks/01_toy_gan_1d.ipynb"); "_about" is a note.
+MESSAGES_KO: Path = Path(__file__).resolve().with_name("messages_ko.json")
+
+
+def N_(template: str) -> str:
+    """Mark ``template`` as a message to be said later with ``t(template)``; return it unchanged."""
+    return template
+
+
+@functools.lru_cache(maxsize=None)
+def korean_table() -> dict[str, str]:
+    """Every English message and its Korean, all sections of ``messages_ko.json`` in one mapping."""
+    data = json.loads(MESSAGES_KO.read_text(encoding="utf-8"))
+    return {en: ko for section, entries in data.items() if not section.startswith("_")
+            for en, ko in entries.items()}
+
+
+def translated(text: str) -> str:
+    """``text`` in the current language when the table has it, else ``text`` unchanged (no formatting)."""
+    if config.language() == "ko":
+        return korean_table().get(text, text)
+    return text
+
+
+def t(template: str, **fields: object) -> str:
+    """Say ``template`` in the current language, formatted with ``fields`` (``str.format`` syntax).
+
+    ``t("for these logits the loss should be {want:.4f}, got {got:.4f}.", want=w, got=g)``: in
+    English the template itself is formatted; in Korean, its entry in the Korean table (the same
+    named fields, so numbers print identically). A template missing from the table falls back to
+    English; ``tests/test_checks_messages.py`` makes sure none is missing.
+    """
+    return translated(template).format(**fields)
+
 
 #: What ``expect`` says when a number falls outside its range and the caller gave no hint.
-DEFAULT_HINT = ("Training runs can come out differently on another CPU (its kernels round differently), "
-                "with another thread count or with another seed.")
+DEFAULT_HINT = N_("Training runs can come out differently on another CPU (its kernels round differently), "
+                  "with another thread count or with another seed.")
+
+#: What ``run_safely`` says about a function that still raises NotImplementedError.
+NOT_WRITTEN = N_("it is not written yet (it raises NotImplementedError): replace the placeholder.")
 
 
 def expect(name: str, value: float, low: float, high: float, hint: str = "", fmt: str = ".3f") -> bool:
@@ -35,14 +86,16 @@ def expect(name: str, value: float, low: float, high: float, hint: str = "", fmt
     Use after a training cell: ``checks.expect("mean D(x) over the last 100 steps", d, 0.45, 0.55)``.
     Outside the range it says so and gives ``hint``; the default names what can differ between two
     honest runs (the CPU's kernels, the thread count, the seed) rather than blaming the learner.
+    ``name`` and ``hint`` are said in Korean when the Korean table has them.
     """
     v = float(value)
     inside = math.isfinite(v) and low <= v <= high
+    fields = dict(name=translated(name), value=f"{v:{fmt}}", low=f"{low:{fmt}}", high=f"{high:{fmt}}")
     if inside:
-        print(f"{PASS} {name} = {v:{fmt}}, within the expected {low:{fmt}} to {high:{fmt}}.")
+        print(f"{PASS} " + t("{name} = {value}, within the expected {low} to {high}.", **fields))
     else:
-        print(f"{WARN} {name} = {v:{fmt}}, outside the expected {low:{fmt}} to {high:{fmt}}. "
-              f"{hint or DEFAULT_HINT}")
+        print(f"{WARN} " + t("{name} = {value}, outside the expected {low} to {high}. {hint}",
+                             hint=translated(hint) if hint else t(DEFAULT_HINT), **fields))
     return inside
 
 
@@ -50,9 +103,9 @@ def verdict(exercise: str, problems: Iterable[str]) -> bool:
     """Print one line per problem found (or a pass line) for ``exercise``; True when there were none."""
     problems = [p for p in problems if p]
     if not problems:
-        print(f"{PASS} {exercise}: correct.")
+        print(f"{PASS} " + t("{exercise}: correct.", exercise=exercise))
         return True
-    print(f"{FAIL} {exercise}: not yet.")
+    print(f"{FAIL} " + t("{exercise}: not yet.", exercise=exercise))
     for p in problems:
         print(f"   - {p}")
     return False
@@ -63,9 +116,9 @@ def run_safely(exercise: str, fn: Callable, *args, **kwargs):
     try:
         return fn(*args, **kwargs), None
     except NotImplementedError:
-        return None, "it is not written yet (it raises NotImplementedError): replace the placeholder."
+        return None, t(NOT_WRITTEN)
     except Exception as exc:  # noqa: BLE001 - any learner error becomes feedback
-        return None, f"it raised {type(exc).__name__}: {exc}"
+        return None, t("it raised {kind}: {exc}", kind=type(exc).__name__, exc=exc)
 
 
 def load_solutions(notebook: int) -> ModuleType:

@@ -11,7 +11,7 @@ from typing import Callable
 
 import torch
 
-from . import load_solutions, run_safely, verdict
+from . import load_solutions, run_safely, t, verdict
 
 __all__ = ["check_slerp", "check_classifier_score", "check_frechet_1d"]
 
@@ -42,52 +42,53 @@ def check_slerp(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor])
     z1 = z1 * (z0.norm() / z1.norm())
     ts = (0.0, 0.25, 0.5, 0.9, 1.0)
     outs = {}
-    for t in ts:
-        out, err = run_safely(name, fn, z0.clone(), z1.clone(), t)
+    for at in ts:
+        out, err = run_safely(name, fn, z0.clone(), z1.clone(), at)
         if err:
             return verdict(name, [err])
         out = _to_tensor(out)
         if out is None or out.shape != z0.shape:
-            return verdict(name, [f"for z0, z1 of shape (8,) it should return shape (8,), got "
-                                  f"{None if out is None else tuple(out.shape)}."])
-        outs[t] = out
-    if all(_close(outs[t], ref(z0, z1, t)) for t in ts):
+            return verdict(name, [t("for z0, z1 of shape (8,) it should return shape (8,), got {shape}.",
+                                    shape=None if out is None else tuple(out.shape))])
+        outs[at] = out
+    if all(_close(outs[at], ref(z0, z1, at)) for at in ts):
         return verdict(name, [])
 
     problems: list[str] = []
     if any(not bool(torch.isfinite(o).all()) for o in outs.values()):
-        bad = [t for t, o in outs.items() if not bool(torch.isfinite(o).all())]
-        problems.append(f"it returns NaN or inf at t = {bad}: arccos needs its argument in [-1, 1] "
-                        f"(divide <z0, z1> by ||z0|| ||z1|| and clamp), and divide by sin W only "
-                        f"where W > 0.")
+        bad = [at for at, o in outs.items() if not bool(torch.isfinite(o).all())]
+        problems.append(t("it returns NaN or inf at t = {bad}: arccos needs its argument in [-1, 1] "
+                          "(divide <z0, z1> by ||z0|| ||z1|| and clamp), and divide by sin W only "
+                          "where W > 0.", bad=bad))
         return verdict(name, problems)
     if _close(outs[0.0], z1) and _close(outs[1.0], z0):
-        problems.append("the endpoints are swapped: t = 0 must give z0 and t = 1 must give z1 "
-                        "(z0 gets the weight sin((1 - t) W) / sin W).")
-    elif all(_close(outs[t], (1 - t) * z0 + t * z1) for t in ts):
+        problems.append(t("the endpoints are swapped: t = 0 must give z0 and t = 1 must give z1 "
+                          "(z0 gets the weight sin((1 - t) W) / sin W)."))
+    elif all(_close(outs[at], (1 - at) * z0 + at * z1) for at in ts):
         mid = float(outs[0.5].norm()) / float(z0.norm())
-        problems.append(f"this is linear interpolation: the midpoint's norm is {mid:.2f} x that of "
-                        f"z0 and z1. Follow the great circle: weights sin((1 - t) W) / sin W and "
-                        f"sin(t W) / sin W with W the angle between z0 and z1.")
+        problems.append(t("this is linear interpolation: the midpoint's norm is {mid:.2f} x that of "
+                          "z0 and z1. Follow the great circle: weights sin((1 - t) W) / sin W and "
+                          "sin(t W) / sin W with W the angle between z0 and z1.", mid=mid))
     else:
         w = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
-        if all(_close(outs[t], ref(z0, z1, t) * torch.sin(w)) for t in ts):
-            problems.append("the weights are not divided by sin W: at t = 0 you get sin(W) z0 "
-                            "instead of z0.")
+        if all(_close(outs[at], ref(z0, z1, at) * torch.sin(w)) for at in ts):
+            problems.append(t("the weights are not divided by sin W: at t = 0 you get sin(W) z0 "
+                              "instead of z0."))
         else:
             if not (_close(outs[0.0], z0) and _close(outs[1.0], z1)):
-                problems.append("the endpoints are wrong: t = 0 must return z0 exactly and t = 1 "
-                                "must return z1.")
+                problems.append(t("the endpoints are wrong: t = 0 must return z0 exactly and t = 1 "
+                                  "must return z1."))
             ratio = [float(o.norm() / z0.norm()) for o in outs.values()]
             if max(abs(r - 1) for r in ratio) > 1e-6:
-                problems.append(f"for z0 and z1 of equal norm every point of the path should have "
-                                f"that norm; yours range from {min(ratio):.3f} to {max(ratio):.3f} "
-                                f"times it. Is W the angle between z0 and z1 (cos W = <z0, z1> / "
-                                f"(||z0|| ||z1||))?")
+                problems.append(t("for z0 and z1 of equal norm every point of the path should have "
+                                  "that norm; yours range from {low:.3f} to {high:.3f} "
+                                  "times it. Is W the angle between z0 and z1 (cos W = <z0, z1> / "
+                                  "(||z0|| ||z1||))?", low=min(ratio), high=max(ratio)))
             if not problems:
-                t = next(t for t in ts if not _close(outs[t], ref(z0, z1, t)))
-                problems.append(f"at t = {t} the result differs from the reference "
-                                f"(max difference {float((outs[t] - ref(z0, z1, t)).abs().max()):.3g}).")
+                at = next(at for at in ts if not _close(outs[at], ref(z0, z1, at)))
+                problems.append(t("at t = {at} the result differs from the reference "
+                                  "(max difference {diff:.3g}).",
+                                  at=at, diff=float((outs[at] - ref(z0, z1, at)).abs().max())))
     return verdict(name, problems)
 
 
@@ -108,9 +109,10 @@ def check_classifier_score(fn: Callable[[torch.Tensor], float]) -> bool:
             return verdict(name, [err])
         v = _to_tensor(out)
         if v is None or v.numel() != 1:
-            return verdict(name, [f"it should return one number for the whole set of samples, got "
-                                  f"{'something that is not a number' if v is None else f'shape {tuple(v.shape)}'}"
-                                  f" (average the KL over the samples x)."])
+            return verdict(name, [t("it should return one number for the whole set of samples, got {what} "
+                                    "(average the KL over the samples x).",
+                                    what=t("something that is not a number") if v is None
+                                    else t("shape {shape}", shape=tuple(v.shape)))])
         answers[label] = float(v.reshape(()))
     want = {k: ref(p) for k, p in (("random", probs), ("collapsed", collapsed))}
     if all(abs(answers[k] - want[k]) <= 1e-6 * max(1, want[k]) for k in want):
@@ -124,20 +126,20 @@ def check_classifier_score(fn: Callable[[torch.Tensor], float]) -> bool:
     a = answers["random"]
     problems: list[str] = []
     if abs(a - float(kl.mean())) < 1e-6:
-        problems.append("it returns E_x KL(...) but not its exponential: the score is exp of the "
-                        "mean KL (then it lies between 1 and 10).")
+        problems.append(t("it returns E_x KL(...) but not its exponential: the score is exp of the "
+                          "mean KL (then it lies between 1 and 10)."))
     elif abs(a - float(torch.exp(kl).mean())) < 1e-6:
-        problems.append("the exponential is inside the average: the score is exp(E_x KL), not "
-                        "E_x exp(KL).")
+        problems.append(t("the exponential is inside the average: the score is exp(E_x KL), not "
+                          "E_x exp(KL)."))
     elif abs(a - float(torch.exp(kl_rev.mean()))) < 1e-6:
-        problems.append("the KL is reversed: use KL(p(y|x) || p(y)) = sum_y p(y|x) log(p(y|x) / p(y)).")
+        problems.append(t("the KL is reversed: use KL(p(y|x) || p(y)) = sum_y p(y|x) log(p(y|x) / p(y))."))
     elif abs(a - float(torch.exp(kl_unif.mean()))) < 1e-6 or abs(answers["collapsed"] - 1) > 0.05:
-        problems.append(f"p(y) must be the average of p(y|x) over the samples, not a uniform 1/10: "
-                        f"when every sample is a confident '3' your score is {answers['collapsed']:.2f}, "
-                        f"but a collapsed generator should score 1.")
+        problems.append(t("p(y) must be the average of p(y|x) over the samples, not a uniform 1/10: "
+                          "when every sample is a confident '3' your score is {score:.2f}, "
+                          "but a collapsed generator should score 1.", score=answers["collapsed"]))
     else:
-        problems.append(f"on random probabilities it returns {a:.4f}, the reference gives "
-                        f"{want['random']:.4f}.")
+        problems.append(t("on random probabilities it returns {got:.4f}, the reference gives "
+                          "{want:.4f}.", got=a, want=want["random"]))
     return verdict(name, problems)
 
 
@@ -154,7 +156,7 @@ def check_frechet_1d(fn: Callable[[float, float, float, float], float]) -> bool:
             return verdict(name, [err])
         v = _to_tensor(out)
         if v is None or v.numel() != 1:
-            return verdict(name, ["it should return one number."])
+            return verdict(name, [t("it should return one number.")])
         answers.append(float(v.reshape(())))
     want = [ref(*c) for c in cases]
     if all(abs(a - w) <= 1e-6 * max(1, abs(w)) for a, w in zip(answers, want)):
@@ -165,22 +167,22 @@ def check_frechet_1d(fn: Callable[[float, float, float, float], float]) -> bool:
 
     problems: list[str] = []
     if abs(answers[0]) > 1e-9:
-        problems.append(f"two identical Gaussians N(0, 1) must be at distance 0, got {answers[0]:.4g}.")
+        problems.append(t("two identical Gaussians N(0, 1) must be at distance 0, got {got:.4g}.", got=answers[0]))
     if matches(lambda m1, s1, m2, s2: math.sqrt(ref(m1, s1, m2, s2))):
-        problems.append("it returns the distance, but FID is the *squared* Frechet distance: drop "
-                        "the square root.")
+        problems.append(t("it returns the distance, but FID is the *squared* Frechet distance: drop "
+                          "the square root."))
     elif matches(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1 + s2 - 2 * math.sqrt(s1 * s2)):
-        problems.append("sigma1 and sigma2 are standard deviations, so the covariances are "
-                        "sigma1**2 and sigma2**2 (you used sigma as the variance).")
+        problems.append(t("sigma1 and sigma2 are standard deviations, so the covariances are "
+                          "sigma1**2 and sigma2**2 (you used sigma as the variance)."))
     elif matches(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1 ** 2 + s2 ** 2 - 2 * s1 ** 2 * s2 ** 2):
-        problems.append("the cross term is 2 (S1 S2)^(1/2) = 2 sigma1 sigma2: take the square root "
-                        "of the product of the variances.")
+        problems.append(t("the cross term is 2 (S1 S2)^(1/2) = 2 sigma1 sigma2: take the square root "
+                          "of the product of the variances."))
     elif matches(lambda m1, s1, m2, s2: abs(m1 - m2) + (s1 - s2) ** 2):
-        problems.append("the mean term is the *squared* difference (mu1 - mu2)**2.")
+        problems.append(t("the mean term is the *squared* difference (mu1 - mu2)**2."))
     elif matches(lambda m1, s1, m2, s2: (m1 - m2) ** 2 + s1 ** 2 + s2 ** 2 - s1 * s2):
-        problems.append("the cross term has a factor 2: Tr(S1 + S2 - 2 (S1 S2)^(1/2)).")
+        problems.append(t("the cross term has a factor 2: Tr(S1 + S2 - 2 (S1 S2)^(1/2))."))
     elif not problems:
         i = next(i for i, (a, w) in enumerate(zip(answers, want)) if abs(a - w) > 1e-6 * max(1, abs(w)))
-        problems.append(f"for (mu1, sigma1, mu2, sigma2) = {cases[i]} it returns {answers[i]:.4f}; "
-                        f"the reference gives {want[i]:.4f}.")
+        problems.append(t("for (mu1, sigma1, mu2, sigma2) = {case} it returns {got:.4f}; "
+                          "the reference gives {want:.4f}.", case=cases[i], got=answers[i], want=want[i]))
     return verdict(name, problems)
