@@ -130,9 +130,10 @@ def translate(korean: Path, english: Path, texts: dict[str, str]) -> int:
     nbf = _nbformat()
     en = {c.id: c for c in nbf.read(english, as_version=4).cells}
     ko = nbf.read(korean, as_version=4)
-    unknown = sorted(set(texts) - {c.id for c in ko.cells if c.cell_type == "markdown"})
+    unknown = sorted(set(texts) - {c.id for c in ko.cells if c.cell_type == "markdown" and c.id in en})
     if unknown:
-        raise ValueError(f"texts names cells that are not markdown cells of {display_path(korean)}: {unknown}")
+        raise ValueError(f"texts names cells that are not markdown cells of both {display_path(korean)} "
+                         f"and its English notebook (run sync first?): {unknown}")
     for cell in ko.cells:
         if cell.id in texts:
             cell.source = texts[cell.id].strip("\n")
