@@ -27,7 +27,6 @@ Modules (one concept each):
     widgets        the mode-collapse explorer (ipywidgets only here)
     bench          training speed on this machine (`python -m ganlib bench`)
     checks         the notebooks' exercise checks, in plain words (English and Korean)
-    i18n           the Korean edition: notebooks/ko/ kept in step with the English; the glossary
 """
 from __future__ import annotations
 

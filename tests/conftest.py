@@ -1,6 +1,11 @@
-"""Shared fixtures for the unit tests."""
+"""Shared fixtures for the unit tests; tools/ (the maintainers' scripts) is importable from them."""
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ganlib import i18n
+import i18n  # tools/i18n.py
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("0[0-9]_*.ipynb"))
@@ -62,7 +62,7 @@ def test_the_glossary_is_found_and_rendered():
     assert len({r["english"] for r in ROWS}) == len(ROWS) and len({r["korean"] for r in ROWS}) == len(ROWS)
     for lang, guide in i18n.GUIDES.items():       # the guides show the file, as rendered now
         assert i18n.glossary_table(lang) in guide.read_text(encoding="utf-8"), (
-            f"{guide.name} ({lang}): its glossary is not docs/glossary.tsv; run python -m ganlib.i18n glossary")
+            f"{guide.name} ({lang}): its glossary is not docs/glossary.tsv; run python tools/i18n.py glossary")
     assert all(search_forms(r["english"]) for r in ROWS), [r["english"] for r in ROWS if not search_forms(r["english"])]
 
 

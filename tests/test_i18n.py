@@ -1,4 +1,4 @@
-"""The Korean edition stays in step with the English one (ganlib.i18n), and speaks the glossary's Korean."""
+"""The Korean edition stays in step with the English one (tools/i18n.py), and speaks the glossary's Korean."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ganlib import i18n
+import i18n  # tools/i18n.py
 
 ENGLISH = i18n.english_notebooks()
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
